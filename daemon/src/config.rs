@@ -1,0 +1,1 @@
+//! Configuration: TOML file, then `.env`, then the environment.

@@ -1,0 +1,1 @@
+//! The delivery engine: every notice to every recipient exactly once, within Telegram's limits.

@@ -1,0 +1,1 @@
+//! Turning a portal notice into the Telegram message students read.

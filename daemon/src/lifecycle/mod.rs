@@ -1,0 +1,1 @@
+//! Process life: `run`, `start`, `stop`, `check-config`.

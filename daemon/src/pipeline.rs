@@ -1,0 +1,1 @@
+//! The jobs' steps as plain functions over the store, the sources and the sender.

@@ -1,0 +1,1 @@
+//! The SuperSet placement portal: login, notices, job profiles.

@@ -1,0 +1,1 @@
+//! The student-facing bot: `/start`, `/stop`, `/status`, `/help` over long polling.

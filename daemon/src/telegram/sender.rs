@@ -1,0 +1,1 @@
+//! The Bot API implementation of [`Sender`](super::Sender) on teloxide.

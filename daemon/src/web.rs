@@ -1,0 +1,1 @@
+//! The HTTP API: `/health` and `/ready` (more endpoints arrive with later issues).

@@ -19,7 +19,7 @@ pub mod socket;
 pub mod types;
 
 pub use connect::{ConnectError, Connection, connect};
-pub use socket::{SocketPathError, resolve_socket_path};
+pub use socket::{SocketPathError, default_state_dir, resolve_socket_path};
 pub use types::*;
 
 /// The version of the wire protocol. Bump on any change to a type in [`types`] or to the

@@ -38,6 +38,15 @@ pub fn resolve_socket_path(
     Ok(path)
 }
 
+/// The default state directory: `$XDG_STATE_HOME/supersetd`, else `./data` made absolute
+/// (the daemon changes directory to `/` when it detaches, so a relative path would move).
+pub fn default_state_dir() -> PathBuf {
+    match std::env::var_os("XDG_STATE_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("supersetd"),
+        _ => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join("data"),
+    }
+}
+
 /// Reject paths the kernel would refuse later with a less helpful message.
 pub fn check_socket_path(path: &Path) -> Result<(), SocketPathError> {
     if !path.is_absolute() {

@@ -90,3 +90,28 @@ pub enum SendError {
 pub trait Sender: Send + Sync + 'static {
     async fn send(&self, chat: &ChatTarget, text: &str, mode: TextMode) -> Result<SentMessage, SendError>;
 }
+
+/// Build the teloxide client shared by the bot and the sender, pointed at `api_url` (the real
+/// Bot API or a local fake). Requests time out after `timeout` so a silent network never hangs
+/// a delivery.
+pub fn build_bot(
+    token: &crate::secret::Secret,
+    api_url: &str,
+    timeout: Duration,
+) -> Result<teloxide::Bot, BuildBotError> {
+    let url = reqwest::Url::parse(api_url).map_err(|e| BuildBotError::BadUrl { url: api_url.to_owned(), reason: e.to_string() })?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .build()
+        .map_err(|e| BuildBotError::Client(e.to_string()))?;
+    Ok(teloxide::Bot::with_client(token.expose(), client).set_api_url(url))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildBotError {
+    #[error("invalid telegram.api_url {url:?}: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}

@@ -1,0 +1,1 @@
+//! The connection to supersetd shared by both binaries.

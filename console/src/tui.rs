@@ -1,0 +1,1 @@
+//! superset-console, the TUI.

@@ -1,1 +1,215 @@
-//! Configuration: TOML file, then `.env`, then the environment.
+//! Configuration: built-in defaults, then the TOML file, then the environment.
+//!
+//! Where the file comes from: `--config FILE`, else `$SUPERSETD_CONFIG`, else `./supersetd.toml`
+//! if present, else defaults only. A `.env` file in the working directory is loaded into the
+//! environment first (never overriding what is already set), and the original system's
+//! variable names (`TELEGRAM_BOT_TOKEN`, `SUPERSET_CREDENTIALS`, …) override the file, so a
+//! deployment of the Python system keeps working unchanged.
+//!
+//! Everything is validated here, once, before anything starts: a bad value is a
+//! [`ConfigError`] naming the key, never a surprise an hour later when a job first runs.
+//! Secrets are held as [`Secret`] so the effective configuration can be printed safely.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::scheduler::cron::CronExpr;
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("config file {path} is not valid: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("invalid {key}: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.to_owned(), reason: reason.into() }
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// The file it was read from, if any.
+    pub source: Option<PathBuf>,
+    pub state_dir: PathBuf,
+    pub control: ControlConfig,
+    pub store: StoreConfig,
+    pub telegram: TelegramConfig,
+    pub superset: SupersetConfig,
+    pub web: WebConfig,
+    pub delivery: DeliveryConfig,
+    pub scheduler: SchedulerConfig,
+    pub log: LogConfig,
+    /// How long SIGTERM waits for running work to finish or checkpoint.
+    pub drain_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlConfig {
+    pub socket: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    Embedded,
+    Mongodb,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    /// The embedded database file.
+    pub path: PathBuf,
+    pub mongodb_uri: Option<Secret>,
+    pub database: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TelegramConfig {
+    pub token: Option<Secret>,
+    pub api_url: String,
+    pub channel_chat_id: Option<String>,
+    pub admin_chat_ids: Vec<i64>,
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SupersetConfig {
+    pub base_url: String,
+    pub tenant_id: String,
+    pub rsa_public_key: Option<String>,
+    pub accounts: Vec<AccountConfig>,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountConfig {
+    pub email: String,
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WebConfig {
+    pub listen: SocketAddr,
+    pub token: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryConfig {
+    pub backfill: bool,
+    pub rate_per_sec: f64,
+    pub concurrency: usize,
+    pub max_inline_wait_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SchedulerConfig {
+    #[serde(serialize_with = "zone_name")]
+    pub timezone: Tz,
+    pub jobs: Vec<JobConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobConfig {
+    pub name: String,
+    pub schedule: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogConfig {
+    pub level: String,
+    /// Set explicitly: `run` appends here as well as to stderr.
+    pub file: Option<PathBuf>,
+}
+
+/// Jobs the daemon knows how to run.
+pub const KNOWN_JOBS: &[&str] = &["update", "official"];
+
+/// The original schedules: 00:00 and hourly 08:00–23:00 IST; official at noon.
+fn default_jobs() -> Vec<JobConfig> {
+    vec![
+        JobConfig { name: "update".into(), schedule: "0 0,8-23 * * *".into() },
+        JobConfig { name: "official".into(), schedule: "0 12 * * *".into() },
+    ]
+}
+
+/// How the configuration file was chosen, for `--config`.
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("SUPERSETD_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let local = PathBuf::from("supersetd.toml");
+    local.exists().then_some(local)
+}
+
+/// Load `.env`, the file and the environment into a validated [`Config`].
+pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+    // A missing .env is normal; a malformed one is reported when its values are used.
+    let _ = dotenvy::dotenv();
+    let path = locate(explicit);
+    let raw = match &path {
+        Some(p) => read_file(p)?,
+        None => raw::RawConfig::default(),
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    resolve(raw, path, &env)
+}
+
+fn read_file(path: &Path) -> Result<raw::RawConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), reason: e.to_string() })
+}
+
+mod raw;
+mod resolve;
+
+pub use resolve::resolve;
+
+impl Config {
+    pub fn telegram_timeout(&self) -> Duration {
+        Duration::from_secs(self.telegram.request_timeout_secs)
+    }
+
+    /// Where `start` sends the daemon's output.
+    pub fn daemon_log_file(&self) -> PathBuf {
+        self.log.file.clone().unwrap_or_else(|| self.state_dir.join("supersetd.log"))
+    }
+
+    pub fn pid_file(&self) -> PathBuf {
+        self.state_dir.join("supersetd.pid")
+    }
+
+    /// The effective configuration as TOML, secrets masked.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+    }
+}
+
+impl Serialize for Secret {
+    /// Serialising is only ever for display (`check-config`), so the value is masked.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.is_empty() { "" } else { "***" })
+    }
+}
+
+fn zone_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(tz.name())
+}
+
+/// Parse and check a job schedule, naming the job on error.
+pub fn parse_schedule(job: &str, expr: &str) -> Result<CronExpr, ConfigError> {
+    CronExpr::parse(expr).map_err(|e| invalid(&format!("scheduler.jobs.{job}.schedule"), e.to_string()))
+}

@@ -6,10 +6,13 @@
 //! others down.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use supersetd_proto::{ServiceInfo, ServiceState};
+use tokio_util::sync::CancellationToken;
 
 /// The shared board of service states. Cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +61,49 @@ impl ServiceRegistry {
     }
 }
 
+/// First and longest wait between restarts of a failing service.
+const BACKOFF_START: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// A service that ran this long before failing restarts with the shortest wait again.
+const STABLE_AFTER: Duration = Duration::from_secs(300);
+
+/// Run `service` until `cancel` fires, restarting it with exponential backoff whenever it
+/// returns an error. Its state is kept on `registry` under `name`.
+pub async fn supervise<F, Fut>(registry: ServiceRegistry, name: &'static str, cancel: CancellationToken, mut service: F)
+where
+    F: FnMut(CancellationToken) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut backoff = BACKOFF_START;
+    loop {
+        registry.set_state(name, ServiceState::Starting, None);
+        registry.set_state(name, ServiceState::Running, None);
+        let started = Instant::now();
+        let result = service(cancel.child_token()).await;
+        if cancel.is_cancelled() {
+            registry.set_state(name, ServiceState::Stopped, result.err());
+            return;
+        }
+        let error = match result {
+            Ok(()) => "exited unexpectedly".to_owned(),
+            Err(e) => e,
+        };
+        if started.elapsed() >= STABLE_AFTER {
+            backoff = BACKOFF_START;
+        }
+        tracing::warn!(service = name, error = %error, backoff_ms = backoff.as_millis() as u64, "service failed; restarting");
+        registry.set_state(name, ServiceState::Backoff, Some(error));
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                registry.set_state(name, ServiceState::Stopped, None);
+                return;
+            }
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +117,27 @@ mod tests {
         reg.set_state("bot", ServiceState::Starting, None);
         let info = reg.get("bot").map(|i| (i.restarts, i.last_error));
         assert_eq!(info, Some((1, Some("boom".into()))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failing_services_restart_with_backoff_until_cancelled() {
+        let reg = ServiceRegistry::new();
+        let cancel = CancellationToken::new();
+        let attempts = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = attempts.clone();
+        let task = tokio::spawn(supervise(reg.clone(), "web", cancel.clone(), move |_| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Err("port taken".to_owned())
+            }
+        }));
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        // Waits of 1, 2 and 4 s fit in 8 s: four attempts.
+        assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 4);
+        assert_eq!(reg.get("web").map(|i| i.state), Some(ServiceState::Backoff));
+        cancel.cancel();
+        task.await.unwrap();
+        assert_eq!(reg.get("web").map(|i| i.state), Some(ServiceState::Stopped));
     }
 }

@@ -5,4 +5,5 @@
 //! SuperSet portal). Each binds 127.0.0.1:0, records what it receives and can be scripted to
 //! fail the way the real service does.
 
+pub mod daemon;
 pub mod fakes;

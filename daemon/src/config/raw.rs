@@ -1,0 +1,103 @@
+//! The configuration file as written: every key optional, unknown keys refused so a typo is
+//! an error instead of a silently ignored setting.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{AccountConfig, JobConfig};
+use crate::secret::Secret;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub state_dir: Option<PathBuf>,
+    pub drain_secs: Option<u64>,
+    #[serde(default)]
+    pub control: RawControl,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub telegram: RawTelegram,
+    #[serde(default)]
+    pub superset: RawSuperset,
+    #[serde(default)]
+    pub web: RawWeb,
+    #[serde(default)]
+    pub delivery: RawDelivery,
+    #[serde(default)]
+    pub scheduler: RawScheduler,
+    #[serde(default)]
+    pub log: RawLog,
+    /// Sources and channels of later issues: accepted so a complete file validates today.
+    pub email: Option<toml::Table>,
+    pub official: Option<toml::Table>,
+    pub llm: Option<toml::Table>,
+    pub webpush: Option<toml::Table>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawControl {
+    pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    pub backend: Option<String>,
+    pub path: Option<PathBuf>,
+    pub mongodb_uri: Option<Secret>,
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelegram {
+    pub token: Option<Secret>,
+    pub api_url: Option<String>,
+    pub channel_chat_id: Option<toml::Value>,
+    pub admin_chat_ids: Option<Vec<i64>>,
+    pub request_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSuperset {
+    pub base_url: Option<String>,
+    pub tenant_id: Option<String>,
+    pub rsa_public_key: Option<String>,
+    pub accounts: Option<Vec<AccountConfig>>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWeb {
+    pub listen: Option<String>,
+    pub token: Option<Secret>,
+    pub cors_origins: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDelivery {
+    pub backfill: Option<bool>,
+    pub rate_per_sec: Option<f64>,
+    pub concurrency: Option<usize>,
+    pub max_inline_wait_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduler {
+    pub timezone: Option<String>,
+    pub jobs: Option<Vec<JobConfig>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub level: Option<String>,
+    pub file: Option<PathBuf>,
+}

@@ -1,0 +1,268 @@
+//! The daemon proper: build every part, serve until asked to stop, drain, exit.
+//!
+//! Start-up is all or nothing up to the point where the control socket is bound: any failure
+//! before it (store, socket, web address) is reported to `start`'s launcher and the process
+//! exits 1. After it, parts that lack configuration run as "disabled: <reason>" and parts that
+//! fail are restarted by their supervisor, so one broken service never stops the others.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use supersetd_proto::{JobName, ServiceState};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::detach::ReadyWriter;
+use super::{logging, pidfile};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, StoreBackend};
+use crate::control::{self, Handles, JobControl};
+use crate::deliver::{DeliveryEngine, DeliverySettings};
+use crate::logs::LogRing;
+use crate::pipeline::{Part, Pipeline};
+use crate::scheduler::{JobSpec, Scheduler};
+use crate::services::{ServiceRegistry, supervise};
+use crate::sources::superset::{Account, DEFAULT_RSA_PUBLIC_KEY, SupersetSettings, SupersetSource};
+use crate::store::SharedStore;
+use crate::store::embedded::EmbeddedStore;
+use crate::telegram::{self, ChatTarget, bot, sender::TelegramSender};
+use crate::{config, web};
+
+/// Lines kept for `supersetctl logs` and the console.
+const LOG_RING_LINES: usize = 10_000;
+
+pub fn run_foreground(cfg: Config) -> ExitCode {
+    let extra = match cfg.log.file.as_deref().map(super::detach::open_log).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("supersetd: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    run(cfg, extra, None)
+}
+
+pub fn run_detached(cfg: Config, ready: ReadyWriter) -> ExitCode {
+    run(cfg, None, Some(ready))
+}
+
+fn run(cfg: Config, extra_log: Option<std::fs::File>, ready: Option<ReadyWriter>) -> ExitCode {
+    let fail = |ready: Option<ReadyWriter>, reason: String| {
+        eprintln!("supersetd: {reason}");
+        if let Some(r) = ready {
+            r.fail(&reason);
+        }
+        ExitCode::from(1)
+    };
+    let _pid_lock = match pidfile::acquire(&cfg.pid_file()) {
+        Ok(lock) => lock,
+        Err(e) => return fail(ready, e.to_string()),
+    };
+    let ring = LogRing::new(LOG_RING_LINES);
+    if let Err(e) = logging::init(&cfg.log.level, &ring, extra_log) {
+        return fail(ready, e);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(ready, format!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(serve(cfg, ring, ready));
+    // Blocking tasks (SQLite) get a moment to finish their current statement.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "daemon failed");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Everything the daemon runs, once started.
+struct Parts {
+    store: SharedStore,
+    scheduler: Scheduler,
+    bot: Part<teloxide::Bot>,
+}
+
+async fn serve(cfg: Config, ring: LogRing, ready: Option<ReadyWriter>) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let started_at = chrono::Utc::now();
+    let registry = ServiceRegistry::new();
+    let tracker = TaskTracker::new();
+    let setup = async {
+        let parts = build(&cfg, &shutdown).await?;
+        let control_listener = control::bind(&cfg.control.socket).await.context("control socket")?;
+        let web_listener = web::bind(cfg.web.listen).await?;
+        anyhow::Ok((parts, control_listener, web_listener))
+    };
+    let (parts, control_listener, web_listener) = match setup.await {
+        Ok(p) => p,
+        Err(e) => {
+            if let Some(r) = ready {
+                r.fail(&format!("{e:#}"));
+            }
+            return Err(e);
+        }
+    };
+    let jobs: Arc<dyn JobControl> = Arc::new(parts.scheduler.clone());
+    registry.set_state("scheduler", ServiceState::Running, None);
+    let handles = Handles {
+        jobs: jobs.clone(),
+        services: registry.clone(),
+        logs: ring,
+        store: parts.store.clone(),
+        shutdown: shutdown.clone(),
+        started_at,
+    };
+    tracker.spawn(control::serve(control_listener, handles, shutdown.child_token()));
+    spawn_web(&tracker, &registry, web_listener, web::WebState { store: parts.store.clone(), services: registry.clone(), jobs, started_at }, &shutdown);
+    spawn_bot(&tracker, &registry, &cfg, &parts, &shutdown);
+    tracker.spawn(watch_signals(shutdown.clone()));
+    tracing::info!(pid = std::process::id(), socket = %cfg.control.socket.display(), web = %cfg.web.listen, "supersetd ready");
+    if let Some(r) = ready {
+        r.ready();
+    }
+    shutdown.cancelled().await;
+    drain(&cfg, &parts.scheduler, &registry, tracker).await;
+    Ok(())
+}
+
+async fn drain(cfg: &Config, scheduler: &Scheduler, registry: &ServiceRegistry, tracker: TaskTracker) {
+    let drain = Duration::from_secs(cfg.drain_secs);
+    tracing::info!(drain_secs = cfg.drain_secs, "shutting down: letting running work finish");
+    let clean = scheduler.drain(drain).await;
+    registry.set_state("scheduler", ServiceState::Stopped, None);
+    tracker.close();
+    let tasks_done = tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.is_ok();
+    if !clean || !tasks_done {
+        tracing::warn!("drain time ran out; unfinished work resumes at the next start");
+    }
+}
+
+async fn watch_signals(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers; stop with `supersetd stop`");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!(signal = "SIGTERM", "stop requested"),
+        _ = int.recv() => tracing::info!(signal = "SIGINT", "stop requested"),
+        _ = shutdown.cancelled() => return,
+    }
+    shutdown.cancel();
+}
+
+fn spawn_web(tracker: &TaskTracker, registry: &ServiceRegistry, listener: tokio::net::TcpListener, state: web::WebState, shutdown: &CancellationToken) {
+    let listener = Arc::new(std::sync::Mutex::new(Some(listener)));
+    let addr = listener.lock().ok().and_then(|l| l.as_ref().and_then(|l| l.local_addr().ok()));
+    tracker.spawn(supervise(registry.clone(), "web", shutdown.child_token(), move |cancel| {
+        let (listener, state) = (listener.clone(), state.clone());
+        async move {
+            // The first run uses the listener bound at start-up; a restart binds again.
+            let taken = listener.lock().ok().and_then(|mut l| l.take());
+            let l = match (taken, addr) {
+                (Some(l), _) => l,
+                (None, Some(addr)) => web::bind(addr).await.map_err(|e| e.to_string())?,
+                (None, None) => return Err("no listen address".to_owned()),
+            };
+            web::serve(l, state, cancel).await.map_err(|e| e.to_string())
+        }
+    }));
+}
+
+fn spawn_bot(tracker: &TaskTracker, registry: &ServiceRegistry, cfg: &Config, parts: &Parts, shutdown: &CancellationToken) {
+    let bot = match &parts.bot {
+        Ok(bot) => bot.clone(),
+        Err(reason) => {
+            tracing::warn!(reason = %reason, "bot disabled");
+            registry.set_state("bot", ServiceState::Disabled(reason.clone()), None);
+            return;
+        }
+    };
+    let settings = bot::BotSettings { admin_chat_ids: cfg.telegram.admin_chat_ids.clone() };
+    let (store, clock): (SharedStore, SharedClock) = (parts.store.clone(), Arc::new(SystemClock));
+    tracker.spawn(supervise(registry.clone(), "bot", shutdown.child_token(), move |cancel| {
+        let (bot, store, clock, settings) = (bot.clone(), store.clone(), clock.clone(), settings.clone());
+        async move { bot::run_bot(bot, store, clock, settings, cancel).await.map_err(|e| e.to_string()) }
+    }));
+}
+
+/// Open the store and build the pipeline and the scheduler.
+async fn build(cfg: &Config, shutdown: &CancellationToken) -> anyhow::Result<Parts> {
+    let store = open_store(cfg).await?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let bot = telegram_bot(cfg);
+    let delivery = match &bot {
+        Ok(bot) => {
+            let token = cfg.telegram.token.clone().unwrap_or_default();
+            let sender = Arc::new(TelegramSender::new(bot.clone(), token));
+            Ok(DeliveryEngine::new(store.clone(), sender, clock.clone(), delivery_settings(cfg)))
+        }
+        Err(reason) => Err(reason.clone()),
+    };
+    let pipeline = Pipeline { store: store.clone(), clock: clock.clone(), superset: superset_source(cfg), delivery, backfill: cfg.delivery.backfill };
+    let specs = job_specs(cfg)?;
+    let scheduler = Scheduler::start(specs, store.clone(), clock, Arc::new(pipeline), shutdown.child_token()).await;
+    Ok(Parts { store, scheduler, bot })
+}
+
+async fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
+    match cfg.store.backend {
+        StoreBackend::Embedded => {
+            let path = cfg.store.path.clone();
+            let store = tokio::task::spawn_blocking(move || EmbeddedStore::open(&path))
+                .await
+                .context("opening the embedded store")??;
+            Ok(Arc::new(store))
+        }
+        StoreBackend::Mongodb => anyhow::bail!("the mongodb store backend is not available in this version; use store.backend = \"embedded\""),
+    }
+}
+
+fn telegram_bot(cfg: &Config) -> Part<teloxide::Bot> {
+    let token = cfg.telegram.token.as_ref().ok_or("no Telegram bot token (telegram.token or TELEGRAM_BOT_TOKEN)")?;
+    telegram::build_bot(token, &cfg.telegram.api_url, cfg.telegram_timeout()).map_err(|e| e.to_string())
+}
+
+fn superset_source(cfg: &Config) -> Part<SupersetSource> {
+    let s = &cfg.superset;
+    if s.accounts.is_empty() {
+        return Err("no SuperSet accounts (superset.accounts or SUPERSET_CREDENTIALS)".into());
+    }
+    let settings = SupersetSettings {
+        base_url: s.base_url.clone(),
+        tenant_id: s.tenant_id.clone(),
+        rsa_public_key_pem: s.rsa_public_key.clone().unwrap_or_else(|| DEFAULT_RSA_PUBLIC_KEY.to_owned()),
+        accounts: s.accounts.iter().map(|a| Account { email: a.email.clone(), password: a.password.clone() }).collect(),
+        timeout: Duration::from_secs(s.timeout_secs),
+    };
+    SupersetSource::new(settings).map_err(|e| e.to_string())
+}
+
+fn delivery_settings(cfg: &Config) -> DeliverySettings {
+    DeliverySettings {
+        rate_per_sec: cfg.delivery.rate_per_sec,
+        concurrency: cfg.delivery.concurrency,
+        max_inline_wait: Duration::from_secs(cfg.delivery.max_inline_wait_secs),
+        channel: cfg.telegram.channel_chat_id.as_deref().and_then(ChatTarget::parse),
+        ..DeliverySettings::default()
+    }
+}
+
+fn job_specs(cfg: &Config) -> anyhow::Result<Vec<JobSpec>> {
+    cfg.scheduler
+        .jobs
+        .iter()
+        .map(|j| {
+            let expr = config::parse_schedule(&j.name, &j.schedule)?;
+            Ok(JobSpec { name: JobName(j.name.clone()), expr, tz: cfg.scheduler.timezone })
+        })
+        .collect()
+}

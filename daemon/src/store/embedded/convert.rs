@@ -18,19 +18,31 @@ pub(super) fn sql_error(err: rusqlite::Error) -> StoreError {
     use rusqlite::Error as E;
     match &err {
         E::SqliteFailure(e, _) => match e.code {
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                StoreError::Unavailable { reason: format!("database is busy: {err}") }
-            }
-            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt { reason: err.to_string() },
-            ErrorCode::CannotOpen | ErrorCode::SystemIoFailure | ErrorCode::DiskFull | ErrorCode::ReadOnly => {
-                StoreError::Unavailable { reason: err.to_string() }
-            }
-            _ => StoreError::Other { reason: err.to_string() },
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Unavailable {
+                reason: format!("database is busy: {err}"),
+            },
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt {
+                reason: err.to_string(),
+            },
+            ErrorCode::CannotOpen
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::DiskFull
+            | ErrorCode::ReadOnly => StoreError::Unavailable {
+                reason: err.to_string(),
+            },
+            _ => StoreError::Other {
+                reason: err.to_string(),
+            },
         },
-        E::FromSqlConversionFailure(..) | E::IntegralValueOutOfRange(..) | E::InvalidColumnType(..) | E::Utf8Error(..) => {
-            StoreError::Corrupt { reason: err.to_string() }
-        }
-        _ => StoreError::Other { reason: err.to_string() },
+        E::FromSqlConversionFailure(..)
+        | E::IntegralValueOutOfRange(..)
+        | E::InvalidColumnType(..)
+        | E::Utf8Error(..) => StoreError::Corrupt {
+            reason: err.to_string(),
+        },
+        _ => StoreError::Other {
+            reason: err.to_string(),
+        },
     }
 }
 
@@ -41,7 +53,9 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 pub(super) fn corrupt(column: &str, detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt { reason: format!("column {column}: {detail}") }
+    StoreError::Corrupt {
+        reason: format!("column {column}: {detail}"),
+    }
 }
 
 /// Times are stored as integer milliseconds since the epoch: they sort and compare in SQL,
@@ -55,7 +69,8 @@ pub(super) fn opt_to_ms(t: Option<DateTime<Utc>>) -> Option<i64> {
 }
 
 pub(super) fn from_ms(column: &str, ms: i64) -> StoreResult<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt(column, format!("time {ms} ms is out of range")))
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| corrupt(column, format!("time {ms} ms is out of range")))
 }
 
 pub(super) fn opt_from_ms(column: &str, ms: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
@@ -66,8 +81,12 @@ pub(super) fn opt_from_ms(column: &str, ms: Option<i64>) -> StoreResult<Option<D
 pub(super) fn enum_to_text<T: Serialize>(value: &T) -> StoreResult<String> {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => Ok(s),
-        Ok(other) => Err(StoreError::Other { reason: format!("enum did not serialise to a name: {other}") }),
-        Err(e) => Err(StoreError::Other { reason: format!("cannot serialise enum: {e}") }),
+        Ok(other) => Err(StoreError::Other {
+            reason: format!("enum did not serialise to a name: {other}"),
+        }),
+        Err(e) => Err(StoreError::Other {
+            reason: format!("cannot serialise enum: {e}"),
+        }),
     }
 }
 
@@ -77,7 +96,9 @@ pub(super) fn enum_from_text<T: DeserializeOwned>(column: &str, text: String) ->
 }
 
 pub(super) fn to_json<T: Serialize + ?Sized>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Other { reason: format!("cannot serialise to json: {e}") })
+    serde_json::to_string(value).map_err(|e| StoreError::Other {
+        reason: format!("cannot serialise to json: {e}"),
+    })
 }
 
 pub(super) fn from_json<T: DeserializeOwned>(column: &str, text: &str) -> StoreResult<T> {
@@ -86,7 +107,9 @@ pub(super) fn from_json<T: DeserializeOwned>(column: &str, text: &str) -> StoreR
 
 /// Unsigned counters are stored as SQLite's signed integers.
 pub(super) fn to_i64(column: &str, value: u64) -> StoreResult<i64> {
-    i64::try_from(value).map_err(|_| StoreError::Other { reason: format!("{column} {value} is too large to store") })
+    i64::try_from(value).map_err(|_| StoreError::Other {
+        reason: format!("{column} {value} is too large to store"),
+    })
 }
 
 pub(super) fn to_u64(column: &str, value: i64) -> StoreResult<u64> {

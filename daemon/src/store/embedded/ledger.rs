@@ -26,10 +26,20 @@ pub(super) fn unplanned(conn: &Connection) -> StoreResult<Vec<Notice>> {
 
 /// Mark the notice planned and add a pending row per recipient; existing rows are kept as
 /// they are. Returns how many rows were added.
-pub(super) fn plan(conn: &Connection, notice_id: &str, recipients: &[Recipient], now: DateTime<Utc>) -> StoreResult<u64> {
-    let marked = conn.prepare_cached("UPDATE notices SET planned = 1 WHERE id = ?1")?.execute([notice_id])?;
+pub(super) fn plan(
+    conn: &Connection,
+    notice_id: &str,
+    recipients: &[Recipient],
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let marked = conn
+        .prepare_cached("UPDATE notices SET planned = 1 WHERE id = ?1")?
+        .execute([notice_id])?;
     if marked == 0 {
-        return Err(StoreError::NotFound { kind: "notice", id: notice_id.to_owned() });
+        return Err(StoreError::NotFound {
+            kind: "notice",
+            id: notice_id.to_owned(),
+        });
     }
     let mut insert = conn.prepare_cached(
         "INSERT INTO deliveries (notice_id, recipient_key, status, chunks_sent, attempts, message_ids, last_error,
@@ -57,7 +67,9 @@ pub(super) fn due(conn: &Connection, now: DateTime<Utc>) -> StoreResult<Vec<Deli
 
 pub(super) fn next_deferred(conn: &Connection) -> StoreResult<Option<DateTime<Utc>>> {
     let ms: Option<i64> = conn
-        .prepare_cached("SELECT MIN(not_before_ms) FROM deliveries WHERE status IN ('pending', 'sending')")?
+        .prepare_cached(
+            "SELECT MIN(not_before_ms) FROM deliveries WHERE status IN ('pending', 'sending')",
+        )?
         .query_row([], |row| row.get(0))?;
     opt_from_ms("deliveries.not_before_ms", ms)
 }
@@ -82,13 +94,18 @@ pub(super) fn save(conn: &Connection, d: &Delivery) -> StoreResult<()> {
             to_ms(d.updated_at),
         ])?;
     if changed == 0 {
-        return Err(StoreError::NotFound { kind: "delivery", id: format!("{}/{key}", d.notice_id) });
+        return Err(StoreError::NotFound {
+            kind: "delivery",
+            id: format!("{}/{key}", d.notice_id),
+        });
     }
     Ok(())
 }
 
 pub(super) fn for_notice(conn: &Connection, notice_id: &str) -> StoreResult<Vec<Delivery>> {
-    let sql = format!("SELECT {COLUMNS} FROM deliveries d WHERE d.notice_id = ?1 ORDER BY d.recipient_key");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM deliveries d WHERE d.notice_id = ?1 ORDER BY d.recipient_key"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     collect(stmt.query([notice_id])?, from_row)
 }
@@ -104,7 +121,8 @@ pub(super) fn complete(conn: &Connection, now: DateTime<Utc>) -> StoreResult<Vec
          ORDER BY n.created_at_ms, n.id",
     )?;
     let ids: Vec<String> = collect(select.query([])?, |row| Ok(row.get(0)?))?;
-    let mut mark = conn.prepare_cached("UPDATE notices SET sent_to_telegram = 1, sent_at_ms = ?2 WHERE id = ?1")?;
+    let mut mark = conn
+        .prepare_cached("UPDATE notices SET sent_to_telegram = 1, sent_at_ms = ?2 WHERE id = ?1")?;
     let now = to_ms(now);
     for id in &ids {
         mark.execute(params![id, now])?;
@@ -130,5 +148,7 @@ fn from_row(row: &Row<'_>) -> StoreResult<Delivery> {
 }
 
 fn bad(column: &str, value: &str) -> StoreError {
-    StoreError::Corrupt { reason: format!("column deliveries.{column}: unknown value {value:?}") }
+    StoreError::Corrupt {
+        reason: format!("column deliveries.{column}: unknown value {value:?}"),
+    }
 }

@@ -52,8 +52,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use supersetd_proto::{JobName, RunId, RunInfo, Trigger};
 
 use super::{
-    Delivery, JobProfile, JobState, Notice, Recipient, Store, StoreDescription, StoreError, StoreResult, SubscribeOutcome,
-    Subscriber, SubscriberProfile,
+    Delivery, JobProfile, JobState, Notice, Recipient, Store, StoreDescription, StoreError,
+    StoreResult, SubscribeOutcome, Subscriber, SubscriberProfile,
 };
 
 /// The SQLite-backed [`Store`]. Cheap to share behind an `Arc`.
@@ -68,11 +68,17 @@ impl EmbeddedStore {
     pub fn open(path: &Path) -> Result<EmbeddedStore, StoreError> {
         create_parent(path)?;
         let mut conn = Connection::open(path).map_err(|e| StoreError::Unavailable {
-            reason: format!("cannot open {}: {e}; check the path and its permissions", path.display()),
+            reason: format!(
+                "cannot open {}: {e}; check the path and its permissions",
+                path.display()
+            ),
         })?;
         schema::configure(&conn, path)?;
         schema::migrate(&mut conn, path)?;
-        Ok(EmbeddedStore { path: path.to_owned(), conn: Arc::new(Mutex::new(conn)) })
+        Ok(EmbeddedStore {
+            path: path.to_owned(),
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Run `op` in a write transaction. `IMMEDIATE` takes the write lock up front, so a
@@ -109,7 +115,9 @@ impl EmbeddedStore {
             tx.commit()?;
             Ok(out)
         });
-        task.await.map_err(|e| StoreError::Other { reason: format!("store operation did not finish: {e}") })?
+        task.await.map_err(|e| StoreError::Other {
+            reason: format!("store operation did not finish: {e}"),
+        })?
     }
 }
 
@@ -120,27 +128,44 @@ fn create_parent(path: &Path) -> Result<(), StoreError> {
     let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
     };
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| StoreError::Unavailable {
-        reason: format!("cannot create the store directory {}: {e}", parent.display()),
-    })
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(parent)
+        .map_err(|e| StoreError::Unavailable {
+            reason: format!(
+                "cannot create the store directory {}: {e}",
+                parent.display()
+            ),
+        })
 }
 
 #[async_trait]
 impl Store for EmbeddedStore {
     fn describe(&self) -> StoreDescription {
-        StoreDescription { backend: "embedded", location: self.path.display().to_string() }
+        StoreDescription {
+            backend: "embedded",
+            location: self.path.display().to_string(),
+        }
     }
 
     async fn health(&self) -> StoreResult<()> {
-        self.read(|tx| Ok(tx.query_row("SELECT 1", [], |_| Ok(()))?)).await
+        self.read(|tx| Ok(tx.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
     }
 
-    async fn upsert_subscriber(&self, profile: SubscriberProfile, now: DateTime<Utc>) -> StoreResult<SubscribeOutcome> {
-        self.write(move |tx| subscribers::upsert(tx, &profile, now)).await
+    async fn upsert_subscriber(
+        &self,
+        profile: SubscriberProfile,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SubscribeOutcome> {
+        self.write(move |tx| subscribers::upsert(tx, &profile, now))
+            .await
     }
 
     async fn deactivate_subscriber(&self, user_id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
-        self.write(move |tx| subscribers::deactivate(tx, user_id, now)).await
+        self.write(move |tx| subscribers::deactivate(tx, user_id, now))
+            .await
     }
 
     async fn get_subscriber(&self, user_id: i64) -> StoreResult<Option<Subscriber>> {
@@ -148,11 +173,18 @@ impl Store for EmbeddedStore {
     }
 
     async fn list_subscribers(&self, active_only: bool) -> StoreResult<Vec<Subscriber>> {
-        self.read(move |tx| subscribers::list(tx, active_only)).await
+        self.read(move |tx| subscribers::list(tx, active_only))
+            .await
     }
 
-    async fn migrate_chat(&self, old_chat: i64, new_chat: i64, now: DateTime<Utc>) -> StoreResult<u64> {
-        self.write(move |tx| subscribers::migrate_chat(tx, old_chat, new_chat, now)).await
+    async fn migrate_chat(
+        &self,
+        old_chat: i64,
+        new_chat: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.write(move |tx| subscribers::migrate_chat(tx, old_chat, new_chat, now))
+            .await
     }
 
     async fn count_notices(&self) -> StoreResult<u64> {
@@ -171,8 +203,13 @@ impl Store for EmbeddedStore {
         self.read(|tx| notices::list_jobs(tx)).await
     }
 
-    async fn save_fetch(&self, notices: Vec<Notice>, jobs: Vec<JobProfile>) -> StoreResult<Vec<String>> {
-        self.write(move |tx| notices::save_fetch(tx, &notices, &jobs)).await
+    async fn save_fetch(
+        &self,
+        notices: Vec<Notice>,
+        jobs: Vec<JobProfile>,
+    ) -> StoreResult<Vec<String>> {
+        self.write(move |tx| notices::save_fetch(tx, &notices, &jobs))
+            .await
     }
 
     async fn get_notice(&self, id: &str) -> StoreResult<Option<Notice>> {
@@ -181,7 +218,8 @@ impl Store for EmbeddedStore {
     }
 
     async fn list_notices(&self, unsent_only: bool, limit: u32) -> StoreResult<Vec<Notice>> {
-        self.read(move |tx| notices::list(tx, unsent_only, limit)).await
+        self.read(move |tx| notices::list(tx, unsent_only, limit))
+            .await
     }
 
     async fn mark_all_sent(&self, now: DateTime<Utc>) -> StoreResult<u64> {
@@ -192,9 +230,15 @@ impl Store for EmbeddedStore {
         self.read(|tx| ledger::unplanned(tx)).await
     }
 
-    async fn plan_deliveries(&self, notice_id: &str, recipients: &[Recipient], now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn plan_deliveries(
+        &self,
+        notice_id: &str,
+        recipients: &[Recipient],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         let (notice_id, recipients) = (notice_id.to_owned(), recipients.to_vec());
-        self.write(move |tx| ledger::plan(tx, &notice_id, &recipients, now)).await
+        self.write(move |tx| ledger::plan(tx, &notice_id, &recipients, now))
+            .await
     }
 
     async fn due_deliveries(&self, now: DateTime<Utc>) -> StoreResult<Vec<Delivery>> {
@@ -212,7 +256,8 @@ impl Store for EmbeddedStore {
 
     async fn deliveries_for_notice(&self, notice_id: &str) -> StoreResult<Vec<Delivery>> {
         let notice_id = notice_id.to_owned();
-        self.read(move |tx| ledger::for_notice(tx, &notice_id)).await
+        self.read(move |tx| ledger::for_notice(tx, &notice_id))
+            .await
     }
 
     async fn complete_notices(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
@@ -229,9 +274,15 @@ impl Store for EmbeddedStore {
         self.write(move |tx| runs::save_job_state(tx, &state)).await
     }
 
-    async fn create_run(&self, job: &JobName, trigger: Trigger, started_at: DateTime<Utc>) -> StoreResult<RunId> {
+    async fn create_run(
+        &self,
+        job: &JobName,
+        trigger: Trigger,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<RunId> {
         let job = job.clone();
-        self.write(move |tx| runs::create(tx, &job, trigger, started_at)).await
+        self.write(move |tx| runs::create(tx, &job, trigger, started_at))
+            .await
     }
 
     async fn save_run(&self, run: &RunInfo) -> StoreResult<()> {
@@ -245,7 +296,8 @@ impl Store for EmbeddedStore {
 
     async fn list_runs(&self, job: Option<&JobName>, limit: u32) -> StoreResult<Vec<RunInfo>> {
         let job = job.cloned();
-        self.read(move |tx| runs::list(tx, job.as_ref(), limit)).await
+        self.read(move |tx| runs::list(tx, job.as_ref(), limit))
+            .await
     }
 
     async fn running_runs(&self) -> StoreResult<Vec<RunInfo>> {

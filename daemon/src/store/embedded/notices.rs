@@ -18,7 +18,11 @@ pub(super) const COLUMNS: &str = "id, title, content, author, created_at_ms, upd
 
 /// Upsert the jobs and insert the absent notices. The caller's transaction makes it all or
 /// nothing.
-pub(super) fn save_fetch(conn: &Connection, notices: &[Notice], jobs: &[JobProfile]) -> StoreResult<Vec<String>> {
+pub(super) fn save_fetch(
+    conn: &Connection,
+    notices: &[Notice],
+    jobs: &[JobProfile],
+) -> StoreResult<Vec<String>> {
     let mut upsert_job =
         conn.prepare_cached("INSERT INTO jobs (id, record) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET record = excluded.record")?;
     for job in jobs {
@@ -63,7 +67,9 @@ fn insert(conn: &Connection, n: &Notice) -> StoreResult<bool> {
 }
 
 pub(super) fn count(conn: &Connection) -> StoreResult<u64> {
-    let n: i64 = conn.prepare_cached("SELECT COUNT(*) FROM notices")?.query_row([], |row| row.get(0))?;
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM notices")?
+        .query_row([], |row| row.get(0))?;
     Ok(n.unsigned_abs())
 }
 
@@ -77,12 +83,16 @@ pub(super) fn known_job_ids(conn: &Connection) -> StoreResult<HashSet<String>> {
 
 fn ids(conn: &Connection, sql: &str) -> StoreResult<HashSet<String>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    Ok(collect(stmt.query([])?, |row| Ok(row.get(0)?))?.into_iter().collect())
+    Ok(collect(stmt.query([])?, |row| Ok(row.get(0)?))?
+        .into_iter()
+        .collect())
 }
 
 pub(super) fn list_jobs(conn: &Connection) -> StoreResult<Vec<JobProfile>> {
     let mut stmt = conn.prepare_cached("SELECT record FROM jobs ORDER BY id")?;
-    collect(stmt.query([])?, |row| from_json("jobs.record", &row.get::<_, String>(0)?))
+    collect(stmt.query([])?, |row| {
+        from_json("jobs.record", &row.get::<_, String>(0)?)
+    })
 }
 
 pub(super) fn get(conn: &Connection, id: &str) -> StoreResult<Option<Notice>> {
@@ -94,7 +104,9 @@ pub(super) fn get(conn: &Connection, id: &str) -> StoreResult<Option<Notice>> {
 
 pub(super) fn list(conn: &Connection, unsent_only: bool, limit: u32) -> StoreResult<Vec<Notice>> {
     let sql = if unsent_only {
-        format!("SELECT {COLUMNS} FROM notices WHERE sent_to_telegram = 0 ORDER BY created_at_ms DESC, id DESC LIMIT ?1")
+        format!(
+            "SELECT {COLUMNS} FROM notices WHERE sent_to_telegram = 0 ORDER BY created_at_ms DESC, id DESC LIMIT ?1"
+        )
     } else {
         format!("SELECT {COLUMNS} FROM notices ORDER BY created_at_ms DESC, id DESC LIMIT ?1")
     };

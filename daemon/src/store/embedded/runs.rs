@@ -9,13 +9,20 @@ use rusqlite::{Connection, Row, params};
 use supersetd_proto::{JobName, Outcome, RunId, RunInfo, Trigger};
 
 use super::convert::{
-    collect, enum_from_text, enum_to_text, from_json, from_ms, opt_from_ms, opt_to_ms, to_i64, to_json, to_ms, to_u64,
+    collect, enum_from_text, enum_to_text, from_json, from_ms, opt_from_ms, opt_to_ms, to_i64,
+    to_json, to_ms, to_u64,
 };
 use crate::store::{JobState, StoreError, StoreResult};
 
-const COLUMNS: &str = "id, job, trigger, started_at_ms, ended_at_ms, duration_ms, outcome, steps, error";
+const COLUMNS: &str =
+    "id, job, trigger, started_at_ms, ended_at_ms, duration_ms, outcome, steps, error";
 
-pub(super) fn create(conn: &Connection, job: &JobName, trigger: Trigger, started_at: DateTime<Utc>) -> StoreResult<RunId> {
+pub(super) fn create(
+    conn: &Connection,
+    job: &JobName,
+    trigger: Trigger,
+    started_at: DateTime<Utc>,
+) -> StoreResult<RunId> {
     conn.prepare_cached(
         "INSERT INTO runs (job, trigger, started_at_ms, outcome, steps) VALUES (?1, ?2, ?3, ?4, '[]')",
     )?
@@ -24,7 +31,10 @@ pub(super) fn create(conn: &Connection, job: &JobName, trigger: Trigger, started
 }
 
 pub(super) fn save(conn: &Connection, run: &RunInfo) -> StoreResult<()> {
-    let duration = run.duration_ms.map(|d| to_i64("duration_ms", d)).transpose()?;
+    let duration = run
+        .duration_ms
+        .map(|d| to_i64("duration_ms", d))
+        .transpose()?;
     let changed = conn
         .prepare_cached(
             "UPDATE runs SET job = ?2, trigger = ?3, started_at_ms = ?4, ended_at_ms = ?5, duration_ms = ?6,
@@ -43,13 +53,18 @@ pub(super) fn save(conn: &Connection, run: &RunInfo) -> StoreResult<()> {
             run.error,
         ])?;
     if changed == 0 {
-        return Err(StoreError::NotFound { kind: "run", id: run.id.to_string() });
+        return Err(StoreError::NotFound {
+            kind: "run",
+            id: run.id.to_string(),
+        });
     }
     Ok(())
 }
 
 pub(super) fn get(conn: &Connection, id: RunId) -> StoreResult<Option<RunInfo>> {
-    let Ok(id) = i64::try_from(id.0) else { return Ok(None) };
+    let Ok(id) = i64::try_from(id.0) else {
+        return Ok(None);
+    };
     let sql = format!("SELECT {COLUMNS} FROM runs WHERE id = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([id])?;
@@ -57,10 +72,15 @@ pub(super) fn get(conn: &Connection, id: RunId) -> StoreResult<Option<RunInfo>> 
 }
 
 /// Two statements rather than `job = ?1 OR ?1 IS NULL`, so each can walk an index backwards.
-pub(super) fn list(conn: &Connection, job: Option<&JobName>, limit: u32) -> StoreResult<Vec<RunInfo>> {
+pub(super) fn list(
+    conn: &Connection,
+    job: Option<&JobName>,
+    limit: u32,
+) -> StoreResult<Vec<RunInfo>> {
     match job {
         Some(job) => {
-            let sql = format!("SELECT {COLUMNS} FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2");
+            let sql =
+                format!("SELECT {COLUMNS} FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2");
             let mut stmt = conn.prepare_cached(&sql)?;
             collect(stmt.query(params![job.0, limit])?, from_row)
         }
@@ -85,7 +105,10 @@ fn from_row(row: &Row<'_>) -> StoreResult<RunInfo> {
         trigger: enum_from_text("runs.trigger", row.get(2)?)?,
         started_at: from_ms("runs.started_at_ms", row.get(3)?)?,
         ended_at: opt_from_ms("runs.ended_at_ms", row.get(4)?)?,
-        duration_ms: row.get::<_, Option<i64>>(5)?.map(|d| to_u64("runs.duration_ms", d)).transpose()?,
+        duration_ms: row
+            .get::<_, Option<i64>>(5)?
+            .map(|d| to_u64("runs.duration_ms", d))
+            .transpose()?,
         outcome: enum_from_text("runs.outcome", row.get(6)?)?,
         steps: from_json("runs.steps", &row.get::<_, String>(7)?)?,
         error: row.get(8)?,
@@ -114,7 +137,10 @@ fn job_state_from_row(row: &Row<'_>) -> StoreResult<JobState> {
     Ok(JobState {
         job: row.get(0)?,
         is_paused: row.get(1)?,
-        last_run: row.get::<_, Option<i64>>(2)?.map(|r| to_u64("job_state.last_run", r)).transpose()?,
+        last_run: row
+            .get::<_, Option<i64>>(2)?
+            .map(|r| to_u64("job_state.last_run", r))
+            .transpose()?,
         last_tick: opt_from_ms("job_state.last_tick_ms", row.get(3)?)?,
         updated_at: from_ms("job_state.updated_at_ms", row.get(4)?)?,
     })

@@ -110,13 +110,19 @@ pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 /// database: the first pragma is the first read of the header.
 pub(super) fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let at = |e: rusqlite::Error| with_path(path, e);
-    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0)).map_err(at)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
+        .map_err(at)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Unavailable {
-            reason: format!("{}: cannot enable WAL journal (got {mode}); put the store on a local file system", path.display()),
+            reason: format!(
+                "{}: cannot enable WAL journal (got {mode}); put the store on a local file system",
+                path.display()
+            ),
         });
     }
-    conn.pragma_update(None, "synchronous", "FULL").map_err(at)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(at)?;
     conn.pragma_update(None, "foreign_keys", true).map_err(at)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(at)?;
     Ok(())
@@ -126,8 +132,12 @@ pub(super) fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let at = |e: rusqlite::Error| with_path(path, e);
     loop {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(at)?;
-        let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(at)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(at)?;
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(at)?;
         if version > CURRENT_VERSION {
             return Err(StoreError::Other {
                 reason: format!(
@@ -144,7 +154,8 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
             return Ok(());
         };
         tx.execute_batch(step).map_err(at)?;
-        tx.pragma_update(None, "user_version", version + 1).map_err(at)?;
+        tx.pragma_update(None, "user_version", version + 1)
+            .map_err(at)?;
         tx.commit().map_err(at)?;
     }
 }
@@ -154,10 +165,16 @@ fn with_path(path: &Path, err: rusqlite::Error) -> StoreError {
     let shown = path.display();
     match sql_error(err) {
         StoreError::Corrupt { reason } => StoreError::Corrupt {
-            reason: format!("{shown} is not a readable SQLite database ({reason}); move it away or configure another path"),
+            reason: format!(
+                "{shown} is not a readable SQLite database ({reason}); move it away or configure another path"
+            ),
         },
-        StoreError::Unavailable { reason } => StoreError::Unavailable { reason: format!("{shown}: {reason}") },
-        StoreError::Other { reason } => StoreError::Other { reason: format!("{shown}: {reason}") },
+        StoreError::Unavailable { reason } => StoreError::Unavailable {
+            reason: format!("{shown}: {reason}"),
+        },
+        StoreError::Other { reason } => StoreError::Other {
+            reason: format!("{shown}: {reason}"),
+        },
         other => other,
     }
 }

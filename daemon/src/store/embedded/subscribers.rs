@@ -6,11 +6,16 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::convert::{collect, from_ms, to_ms};
 use crate::store::{StoreResult, SubscribeOutcome, Subscriber, SubscriberProfile};
 
-const COLUMNS: &str = "user_id, chat_id, username, first_name, last_name, is_active, created_at_ms, updated_at_ms";
+const COLUMNS: &str =
+    "user_id, chat_id, username, first_name, last_name, is_active, created_at_ms, updated_at_ms";
 
 /// Runs inside the caller's transaction, so the read of the old state and the write cannot be
 /// split by another writer.
-pub(super) fn upsert(conn: &Connection, p: &SubscriberProfile, now: DateTime<Utc>) -> StoreResult<SubscribeOutcome> {
+pub(super) fn upsert(
+    conn: &Connection,
+    p: &SubscriberProfile,
+    now: DateTime<Utc>,
+) -> StoreResult<SubscribeOutcome> {
     let was_active: Option<bool> = conn
         .prepare_cached("SELECT is_active FROM subscribers WHERE user_id = ?1")?
         .query_row([p.user_id], |row| row.get(0))
@@ -29,7 +34,11 @@ pub(super) fn upsert(conn: &Connection, p: &SubscriberProfile, now: DateTime<Utc
          WHERE user_id = ?1",
     )?
     .execute(params![p.user_id, p.chat_id, p.username, p.first_name, p.last_name, now])?;
-    Ok(if was_active == Some(true) { SubscribeOutcome::AlreadyActive } else { SubscribeOutcome::Reactivated })
+    Ok(if was_active == Some(true) {
+        SubscribeOutcome::AlreadyActive
+    } else {
+        SubscribeOutcome::Reactivated
+    })
 }
 
 pub(super) fn deactivate(conn: &Connection, user_id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
@@ -47,14 +56,23 @@ pub(super) fn get(conn: &Connection, user_id: i64) -> StoreResult<Option<Subscri
 }
 
 pub(super) fn list(conn: &Connection, active_only: bool) -> StoreResult<Vec<Subscriber>> {
-    let sql = format!("SELECT {COLUMNS} FROM subscribers WHERE (?1 = 0 OR is_active = 1) ORDER BY user_id");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM subscribers WHERE (?1 = 0 OR is_active = 1) ORDER BY user_id"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     collect(stmt.query([active_only])?, from_row)
 }
 
-pub(super) fn migrate_chat(conn: &Connection, old_chat: i64, new_chat: i64, now: DateTime<Utc>) -> StoreResult<u64> {
+pub(super) fn migrate_chat(
+    conn: &Connection,
+    old_chat: i64,
+    new_chat: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
     let moved = conn
-        .prepare_cached("UPDATE subscribers SET chat_id = ?2, updated_at_ms = ?3 WHERE chat_id = ?1")?
+        .prepare_cached(
+            "UPDATE subscribers SET chat_id = ?2, updated_at_ms = ?3 WHERE chat_id = ?1",
+        )?
         .execute(params![old_chat, new_chat, to_ms(now)])?;
     Ok(moved as u64)
 }

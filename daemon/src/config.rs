@@ -31,7 +31,10 @@ pub enum ConfigError {
 }
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: key.to_owned(), reason: reason.into() }
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// The effective configuration.
@@ -137,8 +140,14 @@ pub const KNOWN_JOBS: &[&str] = &["update", "official"];
 /// The original schedules: 00:00 and hourly 08:00–23:00 IST; official at noon.
 fn default_jobs() -> Vec<JobConfig> {
     vec![
-        JobConfig { name: "update".into(), schedule: "0 0,8-23 * * *".into() },
-        JobConfig { name: "official".into(), schedule: "0 12 * * *".into() },
+        JobConfig {
+            name: "update".into(),
+            schedule: "0 0,8-23 * * *".into(),
+        },
+        JobConfig {
+            name: "official".into(),
+            schedule: "0 12 * * *".into(),
+        },
     ]
 }
 
@@ -168,9 +177,14 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
 }
 
 fn read_file(path: &Path) -> Result<raw::RawConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), reason: e.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 mod raw;
@@ -185,7 +199,10 @@ impl Config {
 
     /// Where `start` sends the daemon's output.
     pub fn daemon_log_file(&self) -> PathBuf {
-        self.log.file.clone().unwrap_or_else(|| self.state_dir.join("supersetd.log"))
+        self.log
+            .file
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("supersetd.log"))
     }
 
     pub fn pid_file(&self) -> PathBuf {
@@ -194,7 +211,8 @@ impl Config {
 
     /// The effective configuration as TOML, secrets masked.
     pub fn to_masked_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
     }
 }
 
@@ -211,5 +229,6 @@ fn zone_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
 
 /// Parse and check a job schedule, naming the job on error.
 pub fn parse_schedule(job: &str, expr: &str) -> Result<CronExpr, ConfigError> {
-    CronExpr::parse(expr).map_err(|e| invalid(&format!("scheduler.jobs.{job}.schedule"), e.to_string()))
+    CronExpr::parse(expr)
+        .map_err(|e| invalid(&format!("scheduler.jobs.{job}.schedule"), e.to_string()))
 }

@@ -43,7 +43,12 @@ enum StepEnd {
 
 #[async_trait]
 impl JobRunner for Pipeline {
-    async fn run(&self, job: &JobName, run: &mut RunRecorder, cancel: CancellationToken) -> Result<(), String> {
+    async fn run(
+        &self,
+        job: &JobName,
+        run: &mut RunRecorder,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
         match job.0.as_str() {
             "update" => {
                 let fetched = record(run, "superset", self.superset_step(&cancel)).await;
@@ -63,7 +68,11 @@ impl JobRunner for Pipeline {
 }
 
 /// Run one step and write its result into the run record.
-async fn record(run: &mut RunRecorder, name: &str, step: impl std::future::Future<Output = StepEnd>) -> Result<(), String> {
+async fn record(
+    run: &mut RunRecorder,
+    name: &str,
+    step: impl std::future::Future<Output = StepEnd>,
+) -> Result<(), String> {
     run.begin_step(name).await;
     match step.await {
         StepEnd::Done(counts) => {
@@ -72,12 +81,14 @@ async fn record(run: &mut RunRecorder, name: &str, step: impl std::future::Futur
         }
         StepEnd::Skipped(reason) => {
             tracing::info!(step = name, reason = %reason, "step skipped");
-            run.end_step(Outcome::Skipped, Counts::new(), Some(reason)).await;
+            run.end_step(Outcome::Skipped, Counts::new(), Some(reason))
+                .await;
             Ok(())
         }
         StepEnd::Failed(counts, reason) => {
             tracing::warn!(step = name, error = %reason, "step failed");
-            run.end_step(Outcome::Failed, counts, Some(reason.clone())).await;
+            run.end_step(Outcome::Failed, counts, Some(reason.clone()))
+                .await;
             Err(format!("{name}: {reason}"))
         }
     }
@@ -101,19 +112,34 @@ impl Pipeline {
             Ok(f) => f,
             Err(e) => return StepEnd::Failed(Counts::new(), e.to_string()),
         };
-        self.store_fetch(fetched, first_sync && !self.backfill).await
+        self.store_fetch(fetched, first_sync && !self.backfill)
+            .await
     }
 
     async fn known(&self) -> Result<(HashSet<String>, HashSet<String>, bool), String> {
-        let notices = self.store.known_notice_ids().await.map_err(|e| e.to_string())?;
-        let jobs = self.store.known_job_ids().await.map_err(|e| e.to_string())?;
+        let notices = self
+            .store
+            .known_notice_ids()
+            .await
+            .map_err(|e| e.to_string())?;
+        let jobs = self
+            .store
+            .known_job_ids()
+            .await
+            .map_err(|e| e.to_string())?;
         let first_sync = notices.is_empty();
         Ok((notices, jobs, first_sync))
     }
 
     /// Format the new notices against every job we know and store the lot atomically.
     async fn store_fetch(&self, fetched: PortalFetch, bootstrap: bool) -> StepEnd {
-        let PortalFetch { mut new_notices, new_jobs, listed_jobs, accounts_ok, accounts_failed } = fetched;
+        let PortalFetch {
+            mut new_notices,
+            new_jobs,
+            listed_jobs,
+            accounts_ok,
+            accounts_failed,
+        } = fetched;
         let mut jobs: Vec<JobProfile> = match self.store.list_jobs().await {
             Ok(j) => j,
             Err(e) => return StepEnd::Failed(Counts::new(), e.to_string()),
@@ -136,10 +162,17 @@ impl Pipeline {
         let fetched = new_notices.len() as u64;
         match self.store.save_fetch(new_notices, new_jobs).await {
             Ok(inserted) => {
-                let key = if bootstrap { "notices_bootstrapped" } else { "notices_new" };
+                let key = if bootstrap {
+                    "notices_bootstrapped"
+                } else {
+                    "notices_new"
+                };
                 counts.insert(key.to_owned(), inserted.len() as u64);
                 if bootstrap && !inserted.is_empty() {
-                    tracing::info!(notices = inserted.len(), "first sync: portal history stored as already delivered");
+                    tracing::info!(
+                        notices = inserted.len(),
+                        "first sync: portal history stored as already delivered"
+                    );
                 }
                 tracing::info!(fetched, inserted = inserted.len(), "portal notices stored");
                 StepEnd::Done(counts)

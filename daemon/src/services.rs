@@ -69,8 +69,12 @@ const STABLE_AFTER: Duration = Duration::from_secs(300);
 
 /// Run `service` until `cancel` fires, restarting it with exponential backoff whenever it
 /// returns an error. Its state is kept on `registry` under `name`.
-pub async fn supervise<F, Fut>(registry: ServiceRegistry, name: &'static str, cancel: CancellationToken, mut service: F)
-where
+pub async fn supervise<F, Fut>(
+    registry: ServiceRegistry,
+    name: &'static str,
+    cancel: CancellationToken,
+    mut service: F,
+) where
     F: FnMut(CancellationToken) -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {

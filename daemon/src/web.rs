@@ -47,7 +47,9 @@ pub struct BindError {
 }
 
 pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, BindError> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|source| BindError { addr, source })
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| BindError { addr, source })
 }
 
 pub fn router(state: WebState) -> Router {
@@ -59,8 +61,14 @@ pub fn router(state: WebState) -> Router {
 }
 
 /// Serve until `cancel` fires, then finish in-flight requests.
-pub async fn serve(listener: tokio::net::TcpListener, state: WebState, cancel: CancellationToken) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(cancel.cancelled_owned()).await
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: WebState,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(cancel.cancelled_owned())
+        .await
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -68,7 +76,11 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": "no such endpoint" }))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "no such endpoint" })),
+    )
+        .into_response()
 }
 
 async fn ready(State(state): State<WebState>) -> Response {
@@ -84,13 +96,20 @@ async fn ready(State(state): State<WebState>) -> Response {
         None => problems.push("scheduler: not started".to_owned()),
     }
     match state.jobs.list_jobs().await {
-        Ok(jobs) => problems.extend(jobs.iter().filter_map(|j| overdue(j, state.started_at, Utc::now()))),
+        Ok(jobs) => problems.extend(
+            jobs.iter()
+                .filter_map(|j| overdue(j, state.started_at, Utc::now())),
+        ),
         Err(e) => problems.push(format!("jobs: {e}")),
     }
     if problems.is_empty() {
         (StatusCode::OK, Json(json!({ "ready": true }))).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "ready": false, "problems": problems }))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "ready": false, "problems": problems })),
+        )
+            .into_response()
     }
 }
 
@@ -102,8 +121,13 @@ fn overdue(job: &JobInfo, started_at: DateTime<Utc>, now: DateTime<Utc>) -> Opti
     }
     let expr = CronExpr::parse(&job.schedule).ok()?;
     let tz: chrono_tz::Tz = job.timezone.parse().ok()?;
-    let since = job.last_run.as_ref().map_or(started_at, |r| r.started_at.max(started_at));
-    let tick = expr.next_after(&since.with_timezone(&tz))?.with_timezone(&Utc);
+    let since = job
+        .last_run
+        .as_ref()
+        .map_or(started_at, |r| r.started_at.max(started_at));
+    let tick = expr
+        .next_after(&since.with_timezone(&tz))?
+        .with_timezone(&Utc);
     (tick + OVERDUE_GRACE < now).then(|| format!("job {}: tick at {tick} has not run", job.name))
 }
 
@@ -131,7 +155,10 @@ mod tests {
         let j = job("0 * * * *");
         assert!(overdue(&j, start, start + chrono::Duration::minutes(30)).is_none());
         assert!(overdue(&j, start, start + chrono::Duration::minutes(75)).is_some());
-        let paused = JobInfo { is_paused: true, ..job("0 * * * *") };
+        let paused = JobInfo {
+            is_paused: true,
+            ..job("0 * * * *")
+        };
         assert!(overdue(&paused, start, start + chrono::Duration::hours(5)).is_none());
     }
 }

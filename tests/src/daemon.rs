@@ -15,9 +15,17 @@ use tempfile::TempDir;
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     // target/debug/deps/<test>-<hash> → target/debug/<name>
-    let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let path = dir.join(name);
-    assert!(path.exists(), "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
+        path.display()
+    );
     path
 }
 
@@ -45,7 +53,10 @@ pub struct Daemon {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 fn toml_str(s: &str) -> String {
@@ -54,7 +65,10 @@ fn toml_str(s: &str) -> String {
 
 impl Daemon {
     pub fn new(ep: &Endpoints) -> Daemon {
-        let dir = tempfile::Builder::new().prefix("sd").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let dir = tempfile::Builder::new()
+            .prefix("sd")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("tempdir: {e}"));
         let web_port = free_port();
         let socket = dir.path().join("run").join("control.sock");
         let mut text = format!(
@@ -64,7 +78,11 @@ impl Daemon {
         );
         text.push_str("[telegram]\nrequest_timeout_secs = 5\n");
         if let (Some(url), Some(token)) = (&ep.telegram_url, &ep.telegram_token) {
-            text.push_str(&format!("api_url = {}\ntoken = {}\n", toml_str(url), toml_str(token)));
+            text.push_str(&format!(
+                "api_url = {}\ntoken = {}\n",
+                toml_str(url),
+                toml_str(token)
+            ));
         }
         if let Some(ch) = &ep.channel {
             text.push_str(&format!("channel_chat_id = {}\n", toml_str(ch)));
@@ -77,12 +95,22 @@ impl Daemon {
             text.push_str(&format!("rsa_public_key = {}\n", toml_str(pem)));
         }
         for (email, password) in &ep.accounts {
-            text.push_str(&format!("[[superset.accounts]]\nemail = {}\npassword = {}\n", toml_str(email), toml_str(password)));
+            text.push_str(&format!(
+                "[[superset.accounts]]\nemail = {}\npassword = {}\n",
+                toml_str(email),
+                toml_str(password)
+            ));
         }
         text.push_str(&ep.extra);
         let config = dir.path().join("supersetd.toml");
         std::fs::write(&config, text).unwrap_or_else(|e| panic!("write config: {e}"));
-        Daemon { dir, config, socket, web_port, child: None }
+        Daemon {
+            dir,
+            config,
+            socket,
+            web_port,
+            child: None,
+        }
     }
 
     pub fn state_dir(&self) -> &Path {
@@ -104,28 +132,52 @@ impl Daemon {
     /// A `supersetd` command with this daemon's configuration and a clean environment.
     pub fn supersetd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin("supersetd"));
-        cmd.args(args).arg("--config").arg(&self.config).current_dir(self.dir.path());
+        cmd.args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .current_dir(self.dir.path());
         scrub(&mut cmd);
         cmd
     }
 
     /// `supersetd start`; panics with the log when it fails.
     pub fn start(&self) -> u32 {
-        let out = self.supersetd(&["start"]).output().unwrap_or_else(|e| panic!("spawn supersetd: {e}"));
-        assert!(out.status.success(), "supersetd start failed: {}\n--- log ---\n{}", String::from_utf8_lossy(&out.stderr), self.log());
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|e| panic!("start printed no pid: {e}"))
+        let out = self
+            .supersetd(&["start"])
+            .output()
+            .unwrap_or_else(|e| panic!("spawn supersetd: {e}"));
+        assert!(
+            out.status.success(),
+            "supersetd start failed: {}\n--- log ---\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("start printed no pid: {e}"))
     }
 
     /// `supersetd run` as a child process (stderr to a file in the state directory).
     pub fn run_foreground(&mut self) {
-        let err = std::fs::File::create(self.dir.path().join("foreground.log")).unwrap_or_else(|e| panic!("log: {e}"));
-        let child = self.supersetd(&["run"]).stdout(Stdio::null()).stderr(err).spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+        let err = std::fs::File::create(self.dir.path().join("foreground.log"))
+            .unwrap_or_else(|e| panic!("log: {e}"));
+        let child = self
+            .supersetd(&["run"])
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn: {e}"));
         self.child = Some(child);
-        self.wait_until("the control socket answers", Duration::from_secs(20), |d| d.ctl(&["status"]).status.success());
+        self.wait_until("the control socket answers", Duration::from_secs(20), |d| {
+            d.ctl(&["status"]).status.success()
+        });
     }
 
     pub fn stop(&self) -> Output {
-        self.supersetd(&["stop", "--timeout", "20"]).output().unwrap_or_else(|e| panic!("spawn stop: {e}"))
+        self.supersetd(&["stop", "--timeout", "20"])
+            .output()
+            .unwrap_or_else(|e| panic!("spawn stop: {e}"))
     }
 
     /// `supersetctl` against this daemon.
@@ -133,7 +185,8 @@ impl Daemon {
         let mut cmd = Command::new(bin("supersetctl"));
         cmd.arg("--socket").arg(&self.socket).args(args);
         scrub(&mut cmd);
-        cmd.output().unwrap_or_else(|e| panic!("spawn supersetctl: {e}"))
+        cmd.output()
+            .unwrap_or_else(|e| panic!("spawn supersetctl: {e}"))
     }
 
     /// `supersetctl --json ARGS` parsed.
@@ -141,17 +194,30 @@ impl Daemon {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
         let out = self.ctl(&all);
-        assert!(out.status.success(), "supersetctl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("supersetctl {args:?} printed no JSON: {e}"))
+        assert!(
+            out.status.success(),
+            "supersetctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("supersetctl {args:?} printed no JSON: {e}"))
     }
 
     /// The daemon's pid from the pid file (while it runs).
     pub fn pid(&self) -> Option<i32> {
-        std::fs::read_to_string(self.pid_file()).ok()?.trim().parse().ok()
+        std::fs::read_to_string(self.pid_file())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     pub fn kill(&mut self, signal: nix::sys::signal::Signal) {
-        let pid = self.child.as_ref().map(|c| c.id() as i32).or_else(|| self.pid());
+        let pid = self
+            .child
+            .as_ref()
+            .map(|c| c.id() as i32)
+            .or_else(|| self.pid());
         if let Some(pid) = pid {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
         }
@@ -170,7 +236,9 @@ impl Daemon {
             }
             return None;
         }
-        self.wait_until("the daemon exits", timeout, |d| d.pid().is_none() || !alive(d.pid().unwrap_or(0)));
+        self.wait_until("the daemon exits", timeout, |d| {
+            d.pid().is_none() || !alive(d.pid().unwrap_or(0))
+        });
         None
     }
 
@@ -191,19 +259,25 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("timed out waiting until {what}\n--- daemon log ---\n{}", self.log());
+        panic!(
+            "timed out waiting until {what}\n--- daemon log ---\n{}",
+            self.log()
+        );
     }
 
     /// A read-only connection to the daemon's database for assertions.
     pub fn db(&self) -> rusqlite::Connection {
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
-        let conn = rusqlite::Connection::open_with_flags(self.db_path(), flags).unwrap_or_else(|e| panic!("open db: {e}"));
+        let conn = rusqlite::Connection::open_with_flags(self.db_path(), flags)
+            .unwrap_or_else(|e| panic!("open db: {e}"));
         let _ = conn.busy_timeout(Duration::from_secs(5));
         conn
     }
 
     pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 

@@ -21,23 +21,38 @@ pub fn resolve(
     source: Option<PathBuf>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let base = source.as_deref().and_then(Path::parent).map(Path::to_path_buf);
-    let state_dir = absolute(raw.state_dir, base.as_deref()).unwrap_or_else(supersetd_proto::default_state_dir);
+    let base = source
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf);
+    let state_dir =
+        absolute(raw.state_dir, base.as_deref()).unwrap_or_else(supersetd_proto::default_state_dir);
     let socket = absolute(raw.control.socket, base.as_deref());
     let runtime_dir = env("XDG_RUNTIME_DIR").map(PathBuf::from);
-    let socket = supersetd_proto::resolve_socket_path(socket.as_deref(), runtime_dir.as_deref(), &state_dir)
-        .map_err(|e| invalid("control.socket", e.to_string()))?;
+    let socket =
+        supersetd_proto::resolve_socket_path(socket.as_deref(), runtime_dir.as_deref(), &state_dir)
+            .map_err(|e| invalid("control.socket", e.to_string()))?;
     let log_file = absolute(raw.log.file, base.as_deref());
-    let store_path = absolute(raw.store.path, base.as_deref()).unwrap_or_else(|| state_dir.join("supersetd.sqlite3"));
+    let store_path = absolute(raw.store.path, base.as_deref())
+        .unwrap_or_else(|| state_dir.join("supersetd.sqlite3"));
     Ok(Config {
-        store: store_config(raw.store.backend, raw.store.mongodb_uri, raw.store.database, store_path, env)?,
+        store: store_config(
+            raw.store.backend,
+            raw.store.mongodb_uri,
+            raw.store.database,
+            store_path,
+            env,
+        )?,
         telegram: telegram_config(raw.telegram, env)?,
         superset: superset_config(raw.superset, env)?,
         web: web_config(raw.web, env)?,
         delivery: delivery_config(raw.delivery)?,
         scheduler: scheduler_config(raw.scheduler)?,
         log: LogConfig {
-            level: env("LOG_LEVEL").or(raw.log.level).unwrap_or_else(|| "info".into()).to_lowercase(),
+            level: env("LOG_LEVEL")
+                .or(raw.log.level)
+                .unwrap_or_else(|| "info".into())
+                .to_lowercase(),
             file: log_file,
         },
         drain_secs: raw.drain_secs.unwrap_or(20),
@@ -53,7 +68,9 @@ fn absolute(path: Option<PathBuf>, base: Option<&Path>) -> Option<PathBuf> {
     if path.is_absolute() {
         return Some(path);
     }
-    let base = base.map(Path::to_path_buf).or_else(|| std::env::current_dir().ok())?;
+    let base = base
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::current_dir().ok())?;
     Some(base.join(path))
 }
 
@@ -68,17 +85,33 @@ fn store_config(
     let backend = match backend.as_deref() {
         Some("embedded") => StoreBackend::Embedded,
         Some("mongodb") => StoreBackend::Mongodb,
-        Some(other) => return Err(invalid("store.backend", format!("{other:?} is not one of \"embedded\", \"mongodb\""))),
+        Some(other) => {
+            return Err(invalid(
+                "store.backend",
+                format!("{other:?} is not one of \"embedded\", \"mongodb\""),
+            ));
+        }
         None if uri.is_some() => StoreBackend::Mongodb,
         None => StoreBackend::Embedded,
     };
     if backend == StoreBackend::Mongodb && uri.is_none() {
-        return Err(invalid("store.mongodb_uri", "the mongodb backend needs a URI (or MONGO_CONNECTION_STR)"));
+        return Err(invalid(
+            "store.mongodb_uri",
+            "the mongodb backend needs a URI (or MONGO_CONNECTION_STR)",
+        ));
     }
-    Ok(StoreConfig { backend, path, mongodb_uri: uri, database: database.unwrap_or_else(|| "SupersetPlacement".into()) })
+    Ok(StoreConfig {
+        backend,
+        path,
+        mongodb_uri: uri,
+        database: database.unwrap_or_else(|| "SupersetPlacement".into()),
+    })
 }
 
-fn telegram_config(raw: raw::RawTelegram, env: &dyn Fn(&str) -> Option<String>) -> Result<TelegramConfig, ConfigError> {
+fn telegram_config(
+    raw: raw::RawTelegram,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<TelegramConfig, ConfigError> {
     let api_url = raw.api_url.unwrap_or_else(|| TELEGRAM_API.into());
     check_url("telegram.api_url", &api_url)?;
     let channel = match env("TELEGRAM_CHAT_ID") {
@@ -87,33 +120,57 @@ fn telegram_config(raw: raw::RawTelegram, env: &dyn Fn(&str) -> Option<String>) 
             None => None,
             Some(toml::Value::String(s)) => Some(s),
             Some(toml::Value::Integer(i)) => Some(i.to_string()),
-            Some(other) => return Err(invalid("telegram.channel_chat_id", format!("expected a chat id or @name, got {other}"))),
+            Some(other) => {
+                return Err(invalid(
+                    "telegram.channel_chat_id",
+                    format!("expected a chat id or @name, got {other}"),
+                ));
+            }
         },
     };
     if let Some(c) = &channel {
         if crate::telegram::ChatTarget::parse(c).is_none() {
-            return Err(invalid("telegram.channel_chat_id", format!("{c:?} is neither a numeric chat id nor @channelname")));
+            return Err(invalid(
+                "telegram.channel_chat_id",
+                format!("{c:?} is neither a numeric chat id nor @channelname"),
+            ));
         }
     }
     let admin_chat_ids = match raw.admin_chat_ids {
         Some(ids) => ids,
-        None => channel.as_deref().and_then(|c| c.parse().ok()).into_iter().collect(),
+        None => channel
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .into_iter()
+            .collect(),
     };
     Ok(TelegramConfig {
-        token: env("TELEGRAM_BOT_TOKEN").map(Secret::new).or(raw.token).filter(|t| !t.is_empty()),
+        token: env("TELEGRAM_BOT_TOKEN")
+            .map(Secret::new)
+            .or(raw.token)
+            .filter(|t| !t.is_empty()),
         api_url,
         channel_chat_id: channel,
         admin_chat_ids,
-        request_timeout_secs: positive("telegram.request_timeout_secs", raw.request_timeout_secs.unwrap_or(15))?,
+        request_timeout_secs: positive(
+            "telegram.request_timeout_secs",
+            raw.request_timeout_secs.unwrap_or(15),
+        )?,
     })
 }
 
-fn superset_config(raw: raw::RawSuperset, env: &dyn Fn(&str) -> Option<String>) -> Result<SupersetConfig, ConfigError> {
+fn superset_config(
+    raw: raw::RawSuperset,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<SupersetConfig, ConfigError> {
     let base_url = raw.base_url.unwrap_or_else(|| SUPERSET_API.into());
     check_url("superset.base_url", &base_url)?;
     let accounts = match env("SUPERSET_CREDENTIALS") {
         Some(json) => serde_json::from_str::<Vec<AccountConfig>>(&json).map_err(|e| {
-            invalid("SUPERSET_CREDENTIALS", format!("expected a JSON list of {{\"email\", \"password\"}} objects: {e}"))
+            invalid(
+                "SUPERSET_CREDENTIALS",
+                format!("expected a JSON list of {{\"email\", \"password\"}} objects: {e}"),
+            )
         })?,
         None => raw.accounts.unwrap_or_default(),
     };
@@ -126,25 +183,44 @@ fn superset_config(raw: raw::RawSuperset, env: &dyn Fn(&str) -> Option<String>) 
     })
 }
 
-fn web_config(raw: raw::RawWeb, env: &dyn Fn(&str) -> Option<String>) -> Result<WebConfig, ConfigError> {
+fn web_config(
+    raw: raw::RawWeb,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<WebConfig, ConfigError> {
     let listen = match (env("WEBHOOK_HOST"), env("WEBHOOK_PORT")) {
         (None, None) => raw.listen.unwrap_or_else(|| "127.0.0.1:8000".into()),
-        (host, port) => format!("{}:{}", host.unwrap_or_else(|| "127.0.0.1".into()), port.unwrap_or_else(|| "8000".into())),
+        (host, port) => format!(
+            "{}:{}",
+            host.unwrap_or_else(|| "127.0.0.1".into()),
+            port.unwrap_or_else(|| "8000".into())
+        ),
     };
-    let listen: SocketAddr = listen
-        .parse()
-        .map_err(|e| invalid("web.listen", format!("{listen:?} is not an address like 127.0.0.1:8000: {e}")))?;
-    Ok(WebConfig { listen, token: raw.token.filter(|t| !t.is_empty()) })
+    let listen: SocketAddr = listen.parse().map_err(|e| {
+        invalid(
+            "web.listen",
+            format!("{listen:?} is not an address like 127.0.0.1:8000: {e}"),
+        )
+    })?;
+    Ok(WebConfig {
+        listen,
+        token: raw.token.filter(|t| !t.is_empty()),
+    })
 }
 
 fn delivery_config(raw: raw::RawDelivery) -> Result<DeliveryConfig, ConfigError> {
     let rate = raw.rate_per_sec.unwrap_or(28.0);
     if !(rate > 0.0 && rate <= 30.0) {
-        return Err(invalid("delivery.rate_per_sec", format!("{rate} is outside (0, 30]: Telegram allows about 30 messages a second")));
+        return Err(invalid(
+            "delivery.rate_per_sec",
+            format!("{rate} is outside (0, 30]: Telegram allows about 30 messages a second"),
+        ));
     }
     let concurrency = raw.concurrency.unwrap_or(16);
     if concurrency == 0 || concurrency > 256 {
-        return Err(invalid("delivery.concurrency", format!("{concurrency} is outside 1..=256")));
+        return Err(invalid(
+            "delivery.concurrency",
+            format!("{concurrency} is outside 1..=256"),
+        ));
     }
     Ok(DeliveryConfig {
         backfill: raw.backfill.unwrap_or(false),
@@ -156,15 +232,30 @@ fn delivery_config(raw: raw::RawDelivery) -> Result<DeliveryConfig, ConfigError>
 
 fn scheduler_config(raw: raw::RawScheduler) -> Result<SchedulerConfig, ConfigError> {
     let zone = raw.timezone.unwrap_or_else(|| "Asia/Kolkata".into());
-    let timezone: Tz = zone.parse().map_err(|_| invalid("scheduler.timezone", format!("{zone:?} is not an IANA time zone name")))?;
+    let timezone: Tz = zone.parse().map_err(|_| {
+        invalid(
+            "scheduler.timezone",
+            format!("{zone:?} is not an IANA time zone name"),
+        )
+    })?;
     let jobs = raw.jobs.unwrap_or_else(default_jobs);
     let mut seen = std::collections::HashSet::new();
     for job in &jobs {
         if !KNOWN_JOBS.contains(&job.name.as_str()) {
-            return Err(invalid("scheduler.jobs.name", format!("unknown job {:?} (known: {})", job.name, KNOWN_JOBS.join(", "))));
+            return Err(invalid(
+                "scheduler.jobs.name",
+                format!(
+                    "unknown job {:?} (known: {})",
+                    job.name,
+                    KNOWN_JOBS.join(", ")
+                ),
+            ));
         }
         if !seen.insert(job.name.clone()) {
-            return Err(invalid("scheduler.jobs.name", format!("job {:?} is configured twice", job.name)));
+            return Err(invalid(
+                "scheduler.jobs.name",
+                format!("job {:?} is configured twice", job.name),
+            ));
         }
         parse_schedule(&job.name, &job.schedule)?;
     }
@@ -174,13 +265,20 @@ fn scheduler_config(raw: raw::RawScheduler) -> Result<SchedulerConfig, ConfigErr
 fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
     match reqwest::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
-        Ok(u) => Err(invalid(key, format!("scheme {:?} is not http or https", u.scheme()))),
+        Ok(u) => Err(invalid(
+            key,
+            format!("scheme {:?} is not http or https", u.scheme()),
+        )),
         Err(e) => Err(invalid(key, format!("{url:?} is not a URL: {e}"))),
     }
 }
 
 fn positive(key: &str, v: u64) -> Result<u64, ConfigError> {
-    if v == 0 { Err(invalid(key, "must be greater than 0")) } else { Ok(v) }
+    if v == 0 {
+        Err(invalid(key, "must be greater than 0"))
+    } else {
+        Ok(v)
+    }
 }
 
 #[cfg(test)]
@@ -188,10 +286,18 @@ mod tests {
     use super::*;
 
     fn from(toml_text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(toml_text).map_err(|e| invalid("toml", e.to_string()))?;
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let raw: RawConfig =
+            toml::from_str(toml_text).map_err(|e| invalid("toml", e.to_string()))?;
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let env = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        resolve(raw, Some(PathBuf::from("/etc/supersetd/supersetd.toml")), &env)
+        resolve(
+            raw,
+            Some(PathBuf::from("/etc/supersetd/supersetd.toml")),
+            &env,
+        )
     }
 
     #[test]
@@ -208,10 +314,19 @@ mod tests {
     fn environment_overrides_the_file() {
         let cfg = from(
             "[telegram]\ntoken = \"file-token\"\nchannel_chat_id = -100123\n",
-            &[("TELEGRAM_BOT_TOKEN", "env-token"), ("SUPERSET_CREDENTIALS", r#"[{"email":"a@b.c","password":"pw"}]"#)],
+            &[
+                ("TELEGRAM_BOT_TOKEN", "env-token"),
+                (
+                    "SUPERSET_CREDENTIALS",
+                    r#"[{"email":"a@b.c","password":"pw"}]"#,
+                ),
+            ],
         )
         .unwrap();
-        assert_eq!(cfg.telegram.token.as_ref().map(Secret::expose), Some("env-token"));
+        assert_eq!(
+            cfg.telegram.token.as_ref().map(Secret::expose),
+            Some("env-token")
+        );
         assert_eq!(cfg.telegram.channel_chat_id.as_deref(), Some("-100123"));
         assert_eq!(cfg.telegram.admin_chat_ids, vec![-100123]);
         assert_eq!(cfg.superset.accounts.len(), 1);
@@ -221,13 +336,23 @@ mod tests {
     fn relative_paths_follow_the_file() {
         let cfg = from("state_dir = \"data\"\n", &[]).unwrap();
         assert_eq!(cfg.state_dir, PathBuf::from("/etc/supersetd/data"));
-        assert_eq!(cfg.control.socket, PathBuf::from("/etc/supersetd/data/control.sock"));
+        assert_eq!(
+            cfg.control.socket,
+            PathBuf::from("/etc/supersetd/data/control.sock")
+        );
     }
 
     #[test]
     fn errors_name_the_key() {
-        let err = from("[scheduler]\njobs = [{ name = \"update\", schedule = \"61 * * * *\" }]\n", &[]).unwrap_err();
-        assert!(err.to_string().contains("scheduler.jobs.update.schedule"), "{err}");
+        let err = from(
+            "[scheduler]\njobs = [{ name = \"update\", schedule = \"61 * * * *\" }]\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("scheduler.jobs.update.schedule"),
+            "{err}"
+        );
         let err = from("[web]\nlisten = \"nowhere\"\n", &[]).unwrap_err();
         assert!(err.to_string().contains("web.listen"), "{err}");
         let err = from("", &[("SUPERSET_CREDENTIALS", "not json")]).unwrap_err();
@@ -237,7 +362,11 @@ mod tests {
 
     #[test]
     fn masked_rendering_hides_secrets() {
-        let cfg = from("[telegram]\ntoken = \"123:SECRET\"\n", &[("MONGO_CONNECTION_STR", "mongodb://u:pw@h/")]).unwrap();
+        let cfg = from(
+            "[telegram]\ntoken = \"123:SECRET\"\n",
+            &[("MONGO_CONNECTION_STR", "mongodb://u:pw@h/")],
+        )
+        .unwrap();
         let text = cfg.to_masked_toml();
         assert!(!text.contains("SECRET") && !text.contains("pw@"), "{text}");
         assert!(text.contains("***"));

@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Kolkata;
 
 fn ist(ms: i64) -> Option<DateTime<chrono_tz::Tz>> {
-    (ms > 0).then(|| DateTime::<Utc>::from_timestamp_millis(ms)).flatten().map(|t| t.with_timezone(&Kolkata))
+    (ms > 0)
+        .then(|| DateTime::<Utc>::from_timestamp_millis(ms))
+        .flatten()
+        .map(|t| t.with_timezone(&Kolkata))
 }
 
 /// "February 20, 2026 at 10:15 AM IST"; "Not specified" for a missing (≤ 0) time.
@@ -32,15 +35,24 @@ mod tests {
 
     #[test]
     fn post_date_in_ist() {
-        assert_eq!(format_post_date_ist(POSTED), "February 20, 2026 at 10:15 AM IST");
+        assert_eq!(
+            format_post_date_ist(POSTED),
+            "February 20, 2026 at 10:15 AM IST"
+        );
         assert_eq!(format_post_date_ist(0), "Not specified");
     }
 
     #[test]
     fn deadline_in_ist_crossing_midnight() {
         // 2026-03-05T18:29:00Z = March 05, 23:59 IST; 18:31Z is already March 06.
-        assert_eq!(format_deadline_ist(1_772_735_340_000), "March 05, 2026, 11:59 PM IST");
-        assert_eq!(format_deadline_ist(1_772_735_460_000), "March 06, 2026, 12:01 AM IST");
+        assert_eq!(
+            format_deadline_ist(1_772_735_340_000),
+            "March 05, 2026, 11:59 PM IST"
+        );
+        assert_eq!(
+            format_deadline_ist(1_772_735_460_000),
+            "March 06, 2026, 12:01 AM IST"
+        );
     }
 
     #[test]
@@ -48,16 +60,28 @@ mod tests {
         // chrono-tz never reads TZ; prove it by running under a far-away zone.
         // SAFETY-free: set_var is safe to call in edition 2024 only via unsafe, so spawn a child.
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "format::dates::tests::post_date_in_ist", "--nocapture"])
+            .args([
+                "--exact",
+                "format::dates::tests::post_date_in_ist",
+                "--nocapture",
+            ])
             .env("TZ", "America/Los_Angeles")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "format::dates::tests::post_date_in_ist"])
             .env("TZ", "Pacific/Kiritimati")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }

@@ -233,7 +233,11 @@ impl Writer {
         if inside("code") || inside("pre") || (name == "a" && inside("a")) || inside(name) {
             return;
         }
-        self.stack.push(Open { name, start, written: false });
+        self.stack.push(Open {
+            name,
+            start,
+            written: false,
+        });
     }
 
     fn close(&mut self, name: &str) {
@@ -250,7 +254,10 @@ impl Writer {
             }
         }
         for open in above.into_iter().skip(1) {
-            self.stack.push(Open { written: false, ..open });
+            self.stack.push(Open {
+                written: false,
+                ..open
+            });
         }
     }
 

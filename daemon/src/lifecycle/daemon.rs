@@ -34,7 +34,13 @@ use crate::{config, web};
 const LOG_RING_LINES: usize = 10_000;
 
 pub fn run_foreground(cfg: Config) -> ExitCode {
-    let extra = match cfg.log.file.as_deref().map(super::detach::open_log).transpose() {
+    let extra = match cfg
+        .log
+        .file
+        .as_deref()
+        .map(super::detach::open_log)
+        .transpose()
+    {
         Ok(f) => f,
         Err(e) => {
             eprintln!("supersetd: {e}");
@@ -64,7 +70,10 @@ fn run(cfg: Config, extra_log: Option<std::fs::File>, ready: Option<ReadyWriter>
     if let Err(e) = logging::init(&cfg.log.level, &ring, extra_log) {
         return fail(ready, e);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(ready, format!("cannot start the async runtime: {e}")),
     };
@@ -97,7 +106,9 @@ async fn serve(cfg: Config, ring: LogRing, ready: Option<ReadyWriter>) -> anyhow
     let tracker = TaskTracker::new();
     let setup = async {
         let parts = build(&cfg, &shutdown).await?;
-        let control_listener = control::bind(&cfg.control.socket).await.context("control socket")?;
+        let control_listener = control::bind(&cfg.control.socket)
+            .await
+            .context("control socket")?;
         let web_listener = web::bind(cfg.web.listen).await?;
         anyhow::Ok((parts, control_listener, web_listener))
     };
@@ -120,8 +131,23 @@ async fn serve(cfg: Config, ring: LogRing, ready: Option<ReadyWriter>) -> anyhow
         shutdown: shutdown.clone(),
         started_at,
     };
-    tracker.spawn(control::serve(control_listener, handles, shutdown.child_token()));
-    spawn_web(&tracker, &registry, web_listener, web::WebState { store: parts.store.clone(), services: registry.clone(), jobs, started_at }, &shutdown);
+    tracker.spawn(control::serve(
+        control_listener,
+        handles,
+        shutdown.child_token(),
+    ));
+    spawn_web(
+        &tracker,
+        &registry,
+        web_listener,
+        web::WebState {
+            store: parts.store.clone(),
+            services: registry.clone(),
+            jobs,
+            started_at,
+        },
+        &shutdown,
+    );
     spawn_bot(&tracker, &registry, &cfg, &parts, &shutdown);
     tracker.spawn(watch_signals(shutdown.clone()));
     tracing::info!(pid = std::process::id(), socket = %cfg.control.socket.display(), web = %cfg.web.listen, "supersetd ready");
@@ -133,13 +159,23 @@ async fn serve(cfg: Config, ring: LogRing, ready: Option<ReadyWriter>) -> anyhow
     Ok(())
 }
 
-async fn drain(cfg: &Config, scheduler: &Scheduler, registry: &ServiceRegistry, tracker: TaskTracker) {
+async fn drain(
+    cfg: &Config,
+    scheduler: &Scheduler,
+    registry: &ServiceRegistry,
+    tracker: TaskTracker,
+) {
     let drain = Duration::from_secs(cfg.drain_secs);
-    tracing::info!(drain_secs = cfg.drain_secs, "shutting down: letting running work finish");
+    tracing::info!(
+        drain_secs = cfg.drain_secs,
+        "shutting down: letting running work finish"
+    );
     let clean = scheduler.drain(drain).await;
     registry.set_state("scheduler", ServiceState::Stopped, None);
     tracker.close();
-    let tasks_done = tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await.is_ok();
+    let tasks_done = tokio::time::timeout(Duration::from_secs(5), tracker.wait())
+        .await
+        .is_ok();
     if !clean || !tasks_done {
         tracing::warn!("drain time ran out; unfinished work resumes at the next start");
     }
@@ -147,7 +183,10 @@ async fn drain(cfg: &Config, scheduler: &Scheduler, registry: &ServiceRegistry, 
 
 async fn watch_signals(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot install signal handlers; stop with `supersetd stop`");
         return;
     };
@@ -159,25 +198,47 @@ async fn watch_signals(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-fn spawn_web(tracker: &TaskTracker, registry: &ServiceRegistry, listener: tokio::net::TcpListener, state: web::WebState, shutdown: &CancellationToken) {
+fn spawn_web(
+    tracker: &TaskTracker,
+    registry: &ServiceRegistry,
+    listener: tokio::net::TcpListener,
+    state: web::WebState,
+    shutdown: &CancellationToken,
+) {
     let listener = Arc::new(std::sync::Mutex::new(Some(listener)));
-    let addr = listener.lock().ok().and_then(|l| l.as_ref().and_then(|l| l.local_addr().ok()));
-    tracker.spawn(supervise(registry.clone(), "web", shutdown.child_token(), move |cancel| {
-        let (listener, state) = (listener.clone(), state.clone());
-        async move {
-            // The first run uses the listener bound at start-up; a restart binds again.
-            let taken = listener.lock().ok().and_then(|mut l| l.take());
-            let l = match (taken, addr) {
-                (Some(l), _) => l,
-                (None, Some(addr)) => web::bind(addr).await.map_err(|e| e.to_string())?,
-                (None, None) => return Err("no listen address".to_owned()),
-            };
-            web::serve(l, state, cancel).await.map_err(|e| e.to_string())
-        }
-    }));
+    let addr = listener
+        .lock()
+        .ok()
+        .and_then(|l| l.as_ref().and_then(|l| l.local_addr().ok()));
+    tracker.spawn(supervise(
+        registry.clone(),
+        "web",
+        shutdown.child_token(),
+        move |cancel| {
+            let (listener, state) = (listener.clone(), state.clone());
+            async move {
+                // The first run uses the listener bound at start-up; a restart binds again.
+                let taken = listener.lock().ok().and_then(|mut l| l.take());
+                let l = match (taken, addr) {
+                    (Some(l), _) => l,
+                    (None, Some(addr)) => web::bind(addr).await.map_err(|e| e.to_string())?,
+                    (None, None) => return Err("no listen address".to_owned()),
+                };
+                web::serve(l, state, cancel)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        },
+    ));
 }
 
-fn spawn_bot(tracker: &TaskTracker, registry: &ServiceRegistry, cfg: &Config, parts: &Parts, shutdown: &CancellationToken) {
+fn spawn_bot(
+    tracker: &TaskTracker,
+    registry: &ServiceRegistry,
+    cfg: &Config,
+    parts: &Parts,
+    shutdown: &CancellationToken,
+) {
     let bot = match &parts.bot {
         Ok(bot) => bot.clone(),
         Err(reason) => {
@@ -186,12 +247,24 @@ fn spawn_bot(tracker: &TaskTracker, registry: &ServiceRegistry, cfg: &Config, pa
             return;
         }
     };
-    let settings = bot::BotSettings { admin_chat_ids: cfg.telegram.admin_chat_ids.clone() };
+    let settings = bot::BotSettings {
+        admin_chat_ids: cfg.telegram.admin_chat_ids.clone(),
+    };
     let (store, clock): (SharedStore, SharedClock) = (parts.store.clone(), Arc::new(SystemClock));
-    tracker.spawn(supervise(registry.clone(), "bot", shutdown.child_token(), move |cancel| {
-        let (bot, store, clock, settings) = (bot.clone(), store.clone(), clock.clone(), settings.clone());
-        async move { bot::run_bot(bot, store, clock, settings, cancel).await.map_err(|e| e.to_string()) }
-    }));
+    tracker.spawn(supervise(
+        registry.clone(),
+        "bot",
+        shutdown.child_token(),
+        move |cancel| {
+            let (bot, store, clock, settings) =
+                (bot.clone(), store.clone(), clock.clone(), settings.clone());
+            async move {
+                bot::run_bot(bot, store, clock, settings, cancel)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        },
+    ));
 }
 
 /// Open the store and build the pipeline and the scheduler.
@@ -203,14 +276,36 @@ async fn build(cfg: &Config, shutdown: &CancellationToken) -> anyhow::Result<Par
         Ok(bot) => {
             let token = cfg.telegram.token.clone().unwrap_or_default();
             let sender = Arc::new(TelegramSender::new(bot.clone(), token));
-            Ok(DeliveryEngine::new(store.clone(), sender, clock.clone(), delivery_settings(cfg)))
+            Ok(DeliveryEngine::new(
+                store.clone(),
+                sender,
+                clock.clone(),
+                delivery_settings(cfg),
+            ))
         }
         Err(reason) => Err(reason.clone()),
     };
-    let pipeline = Pipeline { store: store.clone(), clock: clock.clone(), superset: superset_source(cfg), delivery, backfill: cfg.delivery.backfill };
+    let pipeline = Pipeline {
+        store: store.clone(),
+        clock: clock.clone(),
+        superset: superset_source(cfg),
+        delivery,
+        backfill: cfg.delivery.backfill,
+    };
     let specs = job_specs(cfg)?;
-    let scheduler = Scheduler::start(specs, store.clone(), clock, Arc::new(pipeline), shutdown.child_token()).await;
-    Ok(Parts { store, scheduler, bot })
+    let scheduler = Scheduler::start(
+        specs,
+        store.clone(),
+        clock,
+        Arc::new(pipeline),
+        shutdown.child_token(),
+    )
+    .await;
+    Ok(Parts {
+        store,
+        scheduler,
+        bot,
+    })
 }
 
 async fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
@@ -222,13 +317,20 @@ async fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
                 .context("opening the embedded store")??;
             Ok(Arc::new(store))
         }
-        StoreBackend::Mongodb => anyhow::bail!("the mongodb store backend is not available in this version; use store.backend = \"embedded\""),
+        StoreBackend::Mongodb => anyhow::bail!(
+            "the mongodb store backend is not available in this version; use store.backend = \"embedded\""
+        ),
     }
 }
 
 fn telegram_bot(cfg: &Config) -> Part<teloxide::Bot> {
-    let token = cfg.telegram.token.as_ref().ok_or("no Telegram bot token (telegram.token or TELEGRAM_BOT_TOKEN)")?;
-    telegram::build_bot(token, &cfg.telegram.api_url, cfg.telegram_timeout()).map_err(|e| e.to_string())
+    let token = cfg
+        .telegram
+        .token
+        .as_ref()
+        .ok_or("no Telegram bot token (telegram.token or TELEGRAM_BOT_TOKEN)")?;
+    telegram::build_bot(token, &cfg.telegram.api_url, cfg.telegram_timeout())
+        .map_err(|e| e.to_string())
 }
 
 fn superset_source(cfg: &Config) -> Part<SupersetSource> {
@@ -239,8 +341,18 @@ fn superset_source(cfg: &Config) -> Part<SupersetSource> {
     let settings = SupersetSettings {
         base_url: s.base_url.clone(),
         tenant_id: s.tenant_id.clone(),
-        rsa_public_key_pem: s.rsa_public_key.clone().unwrap_or_else(|| DEFAULT_RSA_PUBLIC_KEY.to_owned()),
-        accounts: s.accounts.iter().map(|a| Account { email: a.email.clone(), password: a.password.clone() }).collect(),
+        rsa_public_key_pem: s
+            .rsa_public_key
+            .clone()
+            .unwrap_or_else(|| DEFAULT_RSA_PUBLIC_KEY.to_owned()),
+        accounts: s
+            .accounts
+            .iter()
+            .map(|a| Account {
+                email: a.email.clone(),
+                password: a.password.clone(),
+            })
+            .collect(),
         timeout: Duration::from_secs(s.timeout_secs),
     };
     SupersetSource::new(settings).map_err(|e| e.to_string())
@@ -251,7 +363,11 @@ fn delivery_settings(cfg: &Config) -> DeliverySettings {
         rate_per_sec: cfg.delivery.rate_per_sec,
         concurrency: cfg.delivery.concurrency,
         max_inline_wait: Duration::from_secs(cfg.delivery.max_inline_wait_secs),
-        channel: cfg.telegram.channel_chat_id.as_deref().and_then(ChatTarget::parse),
+        channel: cfg
+            .telegram
+            .channel_chat_id
+            .as_deref()
+            .and_then(ChatTarget::parse),
         ..DeliverySettings::default()
     }
 }
@@ -262,7 +378,11 @@ fn job_specs(cfg: &Config) -> anyhow::Result<Vec<JobSpec>> {
         .iter()
         .map(|j| {
             let expr = config::parse_schedule(&j.name, &j.schedule)?;
-            Ok(JobSpec { name: JobName(j.name.clone()), expr, tz: cfg.scheduler.timezone })
+            Ok(JobSpec {
+                name: JobName(j.name.clone()),
+                expr,
+                tz: cfg.scheduler.timezone,
+            })
         })
         .collect()
 }

@@ -33,8 +33,12 @@ impl ReadyWriter {
 /// What the launcher learns.
 #[derive(Debug, PartialEq, Eq)]
 pub enum StartReport {
-    Ready { pid: u32 },
-    Failed { reason: String },
+    Ready {
+        pid: u32,
+    },
+    Failed {
+        reason: String,
+    },
     /// The daemon exited without a word (see its log).
     Died,
     TimedOut,
@@ -48,7 +52,10 @@ pub enum Detached {
 #[derive(Debug, thiserror::Error)]
 pub enum DetachError {
     #[error("cannot open log file {path}: {source}")]
-    LogFile { path: String, source: std::io::Error },
+    LogFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot create the start-up channel: {0}")]
     Channel(std::io::Error),
     #[error("cannot detach: {0}")]
@@ -56,20 +63,36 @@ pub enum DetachError {
 }
 
 pub fn open_log(path: &Path) -> Result<File, DetachError> {
-    let err = |source| DetachError::LogFile { path: path.display().to_string(), source };
+    let err = |source| DetachError::LogFile {
+        path: path.display().to_string(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
-    OpenOptions::new().create(true).append(true).mode(0o640).open(path).map_err(err)
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+        .map_err(err)
 }
 
 /// Fork into the background. Returns in both processes: the launcher gets the daemon's report
 /// (waiting at most `wait`), the daemon gets the writer to report with.
 pub fn detach(log_file: &Path, wait: Duration) -> Result<Detached, DetachError> {
     let log = open_log(log_file)?;
-    let log2 = log.try_clone().map_err(|source| DetachError::LogFile { path: log_file.display().to_string(), source })?;
+    let log2 = log.try_clone().map_err(|source| DetachError::LogFile {
+        path: log_file.display().to_string(),
+        source,
+    })?;
     let (launcher_end, daemon_end) = UnixStream::pair().map_err(DetachError::Channel)?;
-    let outcome = daemonix::Daemonize::new().working_directory("/").umask(0o027).stdout(log).stderr(log2).execute();
+    let outcome = daemonix::Daemonize::new()
+        .working_directory("/")
+        .umask(0o027)
+        .stdout(log)
+        .stderr(log2)
+        .execute();
     match outcome {
         daemonix::Outcome::Parent(Ok(_)) => {
             drop(daemon_end);
@@ -96,7 +119,12 @@ fn read_report(stream: UnixStream, wait: Duration) -> StartReport {
     match BufReader::new(stream).read_line(&mut line) {
         Ok(0) => StartReport::Died,
         Ok(_) => parse_report(line.trim_end()),
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
             StartReport::TimedOut
         }
         Err(_) => StartReport::Died,
@@ -108,7 +136,9 @@ fn parse_report(line: &str) -> StartReport {
         return StartReport::Ready { pid };
     }
     match line.strip_prefix("FAIL ") {
-        Some(reason) => StartReport::Failed { reason: reason.to_owned() },
+        Some(reason) => StartReport::Failed {
+            reason: reason.to_owned(),
+        },
         None => StartReport::Died,
     }
 }
@@ -121,11 +151,19 @@ mod tests {
     fn reports_round_trip() {
         let (a, b) = UnixStream::pair().unwrap();
         ReadyWriter(b).fail("already running (pid 7)");
-        assert_eq!(read_report(a, Duration::from_secs(1)), StartReport::Failed { reason: "already running (pid 7)".into() });
+        assert_eq!(
+            read_report(a, Duration::from_secs(1)),
+            StartReport::Failed {
+                reason: "already running (pid 7)".into()
+            }
+        );
         let (a, b) = UnixStream::pair().unwrap();
         drop(b);
         assert_eq!(read_report(a, Duration::from_secs(1)), StartReport::Died);
         let (a, _b) = UnixStream::pair().unwrap();
-        assert_eq!(read_report(a, Duration::from_millis(50)), StartReport::TimedOut);
+        assert_eq!(
+            read_report(a, Duration::from_millis(50)),
+            StartReport::TimedOut
+        );
     }
 }

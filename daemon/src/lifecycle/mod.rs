@@ -74,7 +74,13 @@ pub fn main() -> ExitCode {
 
 fn check_config(cfg: &Config) -> ExitCode {
     print!("{}", cfg.to_masked_toml());
-    eprintln!("supersetd: configuration is valid{}", cfg.source.as_ref().map(|p| format!(" ({})", p.display())).unwrap_or_default());
+    eprintln!(
+        "supersetd: configuration is valid{}",
+        cfg.source
+            .as_ref()
+            .map(|p| format!(" ({})", p.display()))
+            .unwrap_or_default()
+    );
     ExitCode::SUCCESS
 }
 
@@ -101,7 +107,11 @@ fn start(cfg: Config, wait: Duration) -> ExitCode {
     }
 }
 
-fn launcher_exit(report: detach::StartReport, log_file: &std::path::Path, wait: Duration) -> ExitCode {
+fn launcher_exit(
+    report: detach::StartReport,
+    log_file: &std::path::Path,
+    wait: Duration,
+) -> ExitCode {
     use detach::StartReport::*;
     match report {
         Ready { pid } => {
@@ -109,7 +119,10 @@ fn launcher_exit(report: detach::StartReport, log_file: &std::path::Path, wait: 
             return ExitCode::SUCCESS;
         }
         Failed { reason } => eprintln!("supersetd: cannot start: {reason}"),
-        Died => eprintln!("supersetd: the daemon exited during start-up; see {}", log_file.display()),
+        Died => eprintln!(
+            "supersetd: the daemon exited during start-up; see {}",
+            log_file.display()
+        ),
         TimedOut => eprintln!(
             "supersetd: the daemon did not become ready within {} s; see {}",
             wait.as_secs(),
@@ -120,7 +133,10 @@ fn launcher_exit(report: detach::StartReport, log_file: &std::path::Path, wait: 
 }
 
 fn stop(cfg: &Config, timeout: Duration) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("supersetd: cannot start the async runtime: {e}");

@@ -19,7 +19,10 @@ pub enum PidFileError {
     #[error("supersetd is already running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     AlreadyRunning { pid: Option<u32> },
     #[error("cannot use pid file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The held lock. Dropping it (or the process dying) releases it.
@@ -30,11 +33,21 @@ pub struct PidLock {
 }
 
 fn open(path: &Path) -> Result<File, PidFileError> {
-    let io = |source| PidFileError::Io { path: path.to_path_buf(), source };
+    let io = |source| PidFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o640).open(path).map_err(io)
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o640)
+        .open(path)
+        .map_err(io)
 }
 
 fn read_pid(file: &mut File) -> Option<u32> {
@@ -49,15 +62,26 @@ pub fn acquire(path: &Path) -> Result<PidLock, PidFileError> {
     let file = open(path)?;
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(mut locked) => {
-            let io = |source| PidFileError::Io { path: path.to_path_buf(), source };
+            let io = |source| PidFileError::Io {
+                path: path.to_path_buf(),
+                source,
+            };
             locked.set_len(0).map_err(io)?;
             locked.seek(SeekFrom::Start(0)).map_err(io)?;
             writeln!(locked, "{}", std::process::id()).map_err(io)?;
             locked.sync_all().map_err(io)?;
-            Ok(PidLock { file: locked, path: path.to_path_buf() })
+            Ok(PidLock {
+                file: locked,
+                path: path.to_path_buf(),
+            })
         }
-        Err((mut file, Errno::EWOULDBLOCK)) => Err(PidFileError::AlreadyRunning { pid: holder_pid(&mut file) }),
-        Err((_, errno)) => Err(PidFileError::Io { path: path.to_path_buf(), source: errno.into() }),
+        Err((mut file, Errno::EWOULDBLOCK)) => Err(PidFileError::AlreadyRunning {
+            pid: holder_pid(&mut file),
+        }),
+        Err((_, errno)) => Err(PidFileError::Io {
+            path: path.to_path_buf(),
+            source: errno.into(),
+        }),
     }
 }
 
@@ -82,7 +106,10 @@ pub fn holder(path: &Path) -> Result<Option<u32>, PidFileError> {
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(_released_on_drop) => Ok(None),
         Err((mut file, Errno::EWOULDBLOCK)) => Ok(Some(holder_pid(&mut file).unwrap_or(0))),
-        Err((_, errno)) => Err(PidFileError::Io { path: path.to_path_buf(), source: errno.into() }),
+        Err((_, errno)) => Err(PidFileError::Io {
+            path: path.to_path_buf(),
+            source: errno.into(),
+        }),
     }
 }
 

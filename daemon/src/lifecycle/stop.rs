@@ -22,7 +22,9 @@ pub enum StopOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StopError {
-    #[error("supersetd (pid {pid}) is still running after {secs} s; it may be finishing a delivery. hint: wait and retry, or kill -TERM {pid}")]
+    #[error(
+        "supersetd (pid {pid}) is still running after {secs} s; it may be finishing a delivery. hint: wait and retry, or kill -TERM {pid}"
+    )]
     StillRunning { pid: u32, secs: u64 },
     #[error(transparent)]
     PidFile(#[from] pidfile::PidFileError),
@@ -43,7 +45,10 @@ pub async fn stop(cfg: &Config, timeout: Duration) -> Result<StopOutcome, StopEr
         match pidfile::holder(&pid_path)? {
             None => return Ok(StopOutcome::Stopped { pid }),
             Some(_) if Instant::now() >= deadline => {
-                return Err(StopError::StillRunning { pid, secs: timeout.as_secs() });
+                return Err(StopError::StillRunning {
+                    pid,
+                    secs: timeout.as_secs(),
+                });
             }
             Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
@@ -65,6 +70,12 @@ fn signal(pid: u32) -> Result<(), StopError> {
         // The lock is held but the file had no pid in it yet; nothing safe to signal.
         return Ok(());
     }
-    let target = i32::try_from(pid).map_err(|_| StopError::Signal { pid, reason: "pid out of range".into() })?;
-    kill(Pid::from_raw(target), Signal::SIGTERM).map_err(|e| StopError::Signal { pid, reason: e.to_string() })
+    let target = i32::try_from(pid).map_err(|_| StopError::Signal {
+        pid,
+        reason: "pid out of range".into(),
+    })?;
+    kill(Pid::from_raw(target), Signal::SIGTERM).map_err(|e| StopError::Signal {
+        pid,
+        reason: e.to_string(),
+    })
 }

@@ -9,7 +9,10 @@ use super::{Scheduler, lock};
 use crate::control::JobControl;
 
 fn store_down(e: crate::store::StoreError) -> ControlError {
-    ControlError::Unavailable { service: "store".into(), reason: e.to_string() }
+    ControlError::Unavailable {
+        service: "store".into(),
+        reason: e.to_string(),
+    }
 }
 
 #[async_trait]
@@ -32,7 +35,10 @@ impl JobControl for Scheduler {
         loop {
             // Subscribed before reading, so an end between the read and the wait is not lost.
             let info = self.inner.store.get_run(run).await.map_err(store_down)?;
-            let info = info.ok_or_else(|| ControlError::NotFound { kind: "run".into(), name: run.to_string() })?;
+            let info = info.ok_or_else(|| ControlError::NotFound {
+                kind: "run".into(),
+                name: run.to_string(),
+            })?;
             if info.outcome.is_finished() {
                 return Ok(Some(info));
             }
@@ -67,12 +73,21 @@ impl JobControl for Scheduler {
         match target {
             CancelTarget::Job(job) => {
                 self.spec(job)?;
-                Err(ControlError::Conflict { reason: format!("job {job} has no run in progress") })
+                Err(ControlError::Conflict {
+                    reason: format!("job {job} has no run in progress"),
+                })
             }
-            CancelTarget::Run(id) => match self.inner.store.get_run(*id).await.map_err(store_down)? {
-                Some(info) => Err(ControlError::Conflict { reason: format!("run {id} already ended ({})", info.outcome) }),
-                None => Err(ControlError::NotFound { kind: "run".into(), name: id.to_string() }),
-            },
+            CancelTarget::Run(id) => {
+                match self.inner.store.get_run(*id).await.map_err(store_down)? {
+                    Some(info) => Err(ControlError::Conflict {
+                        reason: format!("run {id} already ended ({})", info.outcome),
+                    }),
+                    None => Err(ControlError::NotFound {
+                        kind: "run".into(),
+                        name: id.to_string(),
+                    }),
+                }
+            }
         }
     }
 }

@@ -40,17 +40,39 @@ struct Field {
     names: &'static [&'static str],
 }
 
-const MINUTE: Field = Field { name: "minute", min: 0, max: 59, names: &[] };
-const HOUR: Field = Field { name: "hour", min: 0, max: 23, names: &[] };
-const DOM: Field = Field { name: "day-of-month", min: 1, max: 31, names: &[] };
+const MINUTE: Field = Field {
+    name: "minute",
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const HOUR: Field = Field {
+    name: "hour",
+    min: 0,
+    max: 23,
+    names: &[],
+};
+const DOM: Field = Field {
+    name: "day-of-month",
+    min: 1,
+    max: 31,
+    names: &[],
+};
 const MONTH: Field = Field {
     name: "month",
     min: 1,
     max: 12,
-    names: &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    names: &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ],
 };
 /// 7 is accepted as Sunday and folded to 0 after parsing.
-const DOW: Field = Field { name: "day-of-week", min: 0, max: 7, names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"] };
+const DOW: Field = Field {
+    name: "day-of-week",
+    min: 0,
+    max: 7,
+    names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+};
 
 const CRATE_DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
@@ -71,12 +93,19 @@ impl CronExpr {
         let hours = parse_field(&HOUR, fields[1])?;
         let doms = parse_field(&DOM, fields[2])?;
         let months = parse_field(&MONTH, fields[3])?;
-        let dows: BTreeSet<u32> = parse_field(&DOW, fields[4])?.into_iter().map(|d| d % 7).collect();
+        let dows: BTreeSet<u32> = parse_field(&DOW, fields[4])?
+            .into_iter()
+            .map(|d| d % 7)
+            .collect();
         let dom_restricted = !fields[2].starts_with('*');
         let dow_restricted = !fields[4].starts_with('*');
         let (min, hour, mon) = (list(&minutes), list(&hours), list(&months));
         let dom_list = list(&doms);
-        let dow_list = dows.iter().map(|d| CRATE_DAYS[*d as usize]).collect::<Vec<_>>().join(",");
+        let dow_list = dows
+            .iter()
+            .map(|d| CRATE_DAYS[*d as usize])
+            .collect::<Vec<_>>()
+            .join(",");
         let specs = match (dom_restricted, dow_restricted) {
             (true, true) => vec![(dom_list, "*".to_owned()), ("*".to_owned(), dow_list)],
             (true, false) => vec![(dom_list, "*".to_owned())],
@@ -87,11 +116,16 @@ impl CronExpr {
             .into_iter()
             .map(|(dom, dow)| {
                 let spec = format!("0 {min} {hour} {dom} {mon} {dow}");
-                cron::Schedule::from_str(&spec)
-                    .map_err(|e| CronError { field: "expression", reason: format!("cannot be scheduled: {e}") })
+                cron::Schedule::from_str(&spec).map_err(|e| CronError {
+                    field: "expression",
+                    reason: format!("cannot be scheduled: {e}"),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(CronExpr { text: text.trim().to_owned(), schedules })
+        Ok(CronExpr {
+            text: text.trim().to_owned(),
+            schedules,
+        })
     }
 
     /// The expression as written.
@@ -101,12 +135,17 @@ impl CronExpr {
 
     /// The first fire time strictly after `after`, in `after`'s zone.
     pub fn next_after<Z: TimeZone>(&self, after: &DateTime<Z>) -> Option<DateTime<Z>> {
-        self.schedules.iter().filter_map(|s| s.after(after).next()).min()
+        self.schedules
+            .iter()
+            .filter_map(|s| s.after(after).next())
+            .min()
     }
 }
 
 fn expand_macro(text: &str) -> Result<String, CronError> {
-    let Some(name) = text.strip_prefix('@') else { return Ok(text.to_owned()) };
+    let Some(name) = text.strip_prefix('@') else {
+        return Ok(text.to_owned());
+    };
     let expr = match name.to_ascii_lowercase().as_str() {
         "hourly" => "0 * * * *",
         "daily" | "midnight" => "0 0 * * *",
@@ -116,7 +155,9 @@ fn expand_macro(text: &str) -> Result<String, CronError> {
         _ => {
             return Err(CronError {
                 field: "expression",
-                reason: format!("unknown macro @{name} (use @hourly, @daily, @weekly, @monthly or @yearly)"),
+                reason: format!(
+                    "unknown macro @{name} (use @hourly, @daily, @weekly, @monthly or @yearly)"
+                ),
             });
         }
     };
@@ -124,16 +165,25 @@ fn expand_macro(text: &str) -> Result<String, CronError> {
 }
 
 fn list(values: &BTreeSet<u32>) -> String {
-    values.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+    values
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn parse_field(field: &Field, text: &str) -> Result<BTreeSet<u32>, CronError> {
-    let err = |reason: String| CronError { field: field.name, reason };
+    let err = |reason: String| CronError {
+        field: field.name,
+        reason,
+    };
     let mut out = BTreeSet::new();
     for item in text.split(',') {
         let (range, step) = match item.split_once('/') {
             Some((r, s)) => {
-                let step: u32 = s.parse().map_err(|_| err(format!("step {s:?} in {item:?} is not a number")))?;
+                let step: u32 = s
+                    .parse()
+                    .map_err(|_| err(format!("step {s:?} in {item:?} is not a number")))?;
                 if step == 0 {
                     return Err(err(format!("step 0 in {item:?}")));
                 }
@@ -169,10 +219,20 @@ fn value(field: &Field, text: &str) -> Result<u32, CronError> {
     }
     let v: u32 = text.parse().map_err(|_| CronError {
         field: field.name,
-        reason: format!("{text:?} is not a number{}", if field.names.is_empty() { "" } else { " or a name" }),
+        reason: format!(
+            "{text:?} is not a number{}",
+            if field.names.is_empty() {
+                ""
+            } else {
+                " or a name"
+            }
+        ),
     })?;
     if v < field.min || v > field.max {
-        return Err(CronError { field: field.name, reason: format!("{v} is outside {}-{}", field.min, field.max) });
+        return Err(CronError {
+            field: field.name,
+            reason: format!("{v} is outside {}-{}", field.min, field.max),
+        });
     }
     Ok(v)
 }
@@ -184,32 +244,67 @@ mod tests {
 
     fn next(expr: &str, from: (i32, u32, u32, u32, u32)) -> String {
         let e = CronExpr::parse(expr).unwrap();
-        let start = Kolkata.with_ymd_and_hms(from.0, from.1, from.2, from.3, from.4, 0).unwrap();
-        e.next_after(&start).unwrap().format("%Y-%m-%d %a %H:%M").to_string()
+        let start = Kolkata
+            .with_ymd_and_hms(from.0, from.1, from.2, from.3, from.4, 0)
+            .unwrap();
+        e.next_after(&start)
+            .unwrap()
+            .format("%Y-%m-%d %a %H:%M")
+            .to_string()
     }
 
     #[test]
     fn weekdays_are_crontab_numbered() {
         // 2026-12-05 is a Saturday.
-        assert_eq!(next("30 9 * * 1-5", (2026, 12, 5, 10, 0)), "2026-12-07 Mon 09:30");
-        assert_eq!(next("0 0 * * 0", (2026, 12, 5, 10, 0)), "2026-12-06 Sun 00:00");
-        assert_eq!(next("0 0 * * 7", (2026, 12, 5, 10, 0)), "2026-12-06 Sun 00:00");
-        assert_eq!(next("0 8 * * sat", (2026, 12, 5, 10, 0)), "2026-12-12 Sat 08:00");
+        assert_eq!(
+            next("30 9 * * 1-5", (2026, 12, 5, 10, 0)),
+            "2026-12-07 Mon 09:30"
+        );
+        assert_eq!(
+            next("0 0 * * 0", (2026, 12, 5, 10, 0)),
+            "2026-12-06 Sun 00:00"
+        );
+        assert_eq!(
+            next("0 0 * * 7", (2026, 12, 5, 10, 0)),
+            "2026-12-06 Sun 00:00"
+        );
+        assert_eq!(
+            next("0 8 * * sat", (2026, 12, 5, 10, 0)),
+            "2026-12-12 Sat 08:00"
+        );
     }
 
     #[test]
     fn restricted_day_fields_are_ored() {
         // The 13th OR any Friday: from Sat 2026-12-05 the next is Fri 12-11, then Sun 12-13.
-        assert_eq!(next("0 9 13 * 5", (2026, 12, 5, 10, 0)), "2026-12-11 Fri 09:00");
-        assert_eq!(next("0 9 13 * 5", (2026, 12, 11, 10, 0)), "2026-12-13 Sun 09:00");
+        assert_eq!(
+            next("0 9 13 * 5", (2026, 12, 5, 10, 0)),
+            "2026-12-11 Fri 09:00"
+        );
+        assert_eq!(
+            next("0 9 13 * 5", (2026, 12, 11, 10, 0)),
+            "2026-12-13 Sun 09:00"
+        );
     }
 
     #[test]
     fn default_update_schedule() {
-        assert_eq!(next("0 0,8-23 * * *", (2026, 12, 5, 0, 30)), "2026-12-05 Sat 08:00");
-        assert_eq!(next("0 0,8-23 * * *", (2026, 12, 5, 23, 0)), "2026-12-06 Sun 00:00");
-        assert_eq!(next("*/15 8-18 * * *", (2026, 12, 5, 18, 45)), "2026-12-06 Sun 08:00");
-        assert_eq!(next("@daily", (2026, 12, 5, 18, 45)), "2026-12-06 Sun 00:00");
+        assert_eq!(
+            next("0 0,8-23 * * *", (2026, 12, 5, 0, 30)),
+            "2026-12-05 Sat 08:00"
+        );
+        assert_eq!(
+            next("0 0,8-23 * * *", (2026, 12, 5, 23, 0)),
+            "2026-12-06 Sun 00:00"
+        );
+        assert_eq!(
+            next("*/15 8-18 * * *", (2026, 12, 5, 18, 45)),
+            "2026-12-06 Sun 08:00"
+        );
+        assert_eq!(
+            next("@daily", (2026, 12, 5, 18, 45)),
+            "2026-12-06 Sun 00:00"
+        );
     }
 
     #[test]
@@ -225,6 +320,9 @@ mod tests {
 
     #[test]
     fn month_names() {
-        assert_eq!(next("0 0 1 jan *", (2026, 12, 5, 10, 0)), "2027-01-01 Fri 00:00");
+        assert_eq!(
+            next("0 0 1 jan *", (2026, 12, 5, 10, 0)),
+            "2027-01-01 Fri 00:00"
+        );
     }
 }

@@ -94,7 +94,10 @@ impl Scheduler {
         let scheduler = Scheduler { inner };
         for name in scheduler.inner.jobs.keys() {
             let (s, name) = (scheduler.clone(), name.clone());
-            scheduler.inner.tracker.spawn(async move { timer::run_timer(s, name).await });
+            scheduler
+                .inner
+                .tracker
+                .spawn(async move { timer::run_timer(s, name).await });
         }
         scheduler
     }
@@ -102,11 +105,19 @@ impl Scheduler {
     /// Wait (at most `drain`) for timers and runs to finish after shutdown was requested.
     pub async fn drain(&self, drain: Duration) -> bool {
         self.inner.tracker.close();
-        tokio::time::timeout(drain, self.inner.tracker.wait()).await.is_ok()
+        tokio::time::timeout(drain, self.inner.tracker.wait())
+            .await
+            .is_ok()
     }
 
     fn spec(&self, job: &JobName) -> Result<&JobSpec, ControlError> {
-        self.inner.jobs.get(job).ok_or_else(|| ControlError::NotFound { kind: "job".into(), name: job.0.clone() })
+        self.inner
+            .jobs
+            .get(job)
+            .ok_or_else(|| ControlError::NotFound {
+                kind: "job".into(),
+                name: job.0.clone(),
+            })
     }
 
     fn is_paused(&self, job: &JobName) -> bool {
@@ -121,15 +132,26 @@ impl Scheduler {
     pub async fn start_run(&self, job: &JobName, trigger: Trigger) -> Result<RunId, ControlError> {
         self.spec(job)?;
         if self.inner.shutdown.is_cancelled() {
-            return Err(ControlError::Unavailable { service: "scheduler".into(), reason: "shutting down".into() });
+            return Err(ControlError::Unavailable {
+                service: "scheduler".into(),
+                reason: "shutting down".into(),
+            });
         }
         if let Some(id) = self.active_run(job) {
-            return Err(ControlError::Conflict { reason: format!("job {job} is already running (run {id})") });
+            return Err(ControlError::Conflict {
+                reason: format!("job {job} is already running (run {id})"),
+            });
         }
         let started = self.inner.clock.now();
-        let id = self.inner.store.create_run(job, trigger, started).await.map_err(|e| {
-            ControlError::Unavailable { service: "store".into(), reason: e.to_string() }
-        })?;
+        let id = self
+            .inner
+            .store
+            .create_run(job, trigger, started)
+            .await
+            .map_err(|e| ControlError::Unavailable {
+                service: "store".into(),
+                reason: e.to_string(),
+            })?;
         let cancel = self.inner.shutdown.child_token();
         let conflict = {
             let mut active = lock(&self.inner.active);
@@ -143,7 +165,8 @@ impl Scheduler {
             }
         };
         if let Some(reason) = conflict {
-            self.record_conflict(id, job, trigger, started, &reason).await;
+            self.record_conflict(id, job, trigger, started, &reason)
+                .await;
             return Err(ControlError::Conflict { reason });
         }
         let info = RunInfo {
@@ -159,11 +182,20 @@ impl Scheduler {
         };
         let span = tracing::info_span!("run", job = %job, run_id = id.0, trigger = %trigger);
         let this = self.clone();
-        self.inner.tracker.spawn(async move { this.execute(info, cancel).await }.instrument(span));
+        self.inner
+            .tracker
+            .spawn(async move { this.execute(info, cancel).await }.instrument(span));
         Ok(id)
     }
 
-    async fn record_conflict(&self, id: RunId, job: &JobName, trigger: Trigger, at: chrono::DateTime<Utc>, reason: &str) {
+    async fn record_conflict(
+        &self,
+        id: RunId,
+        job: &JobName,
+        trigger: Trigger,
+        at: chrono::DateTime<Utc>,
+        reason: &str,
+    ) {
         let info = RunInfo {
             id,
             job: job.clone(),
@@ -189,10 +221,20 @@ impl Scheduler {
         let (outcome, error) = match result {
             Err(_) => {
                 cancel.cancel();
-                (Outcome::TimedOut, Some(format!("run exceeded its {} s timeout", self.inner.run_timeout.as_secs())))
+                (
+                    Outcome::TimedOut,
+                    Some(format!(
+                        "run exceeded its {} s timeout",
+                        self.inner.run_timeout.as_secs()
+                    )),
+                )
             }
             Ok(_) if cancel.is_cancelled() => {
-                let why = if self.inner.shutdown.is_cancelled() { "daemon shutting down" } else { "cancelled by operator" };
+                let why = if self.inner.shutdown.is_cancelled() {
+                    "daemon shutting down"
+                } else {
+                    "cancelled by operator"
+                };
                 (Outcome::Cancelled, Some(why.to_owned()))
             }
             Ok(Ok(())) => (Outcome::Succeeded, None),
@@ -201,7 +243,9 @@ impl Scheduler {
         let info = rec.finish(outcome, error).await;
         match outcome {
             Outcome::Succeeded => tracing::info!(duration_ms = info.duration_ms, "run succeeded"),
-            _ => tracing::warn!(outcome = %outcome, error = info.error.as_deref().unwrap_or(""), "run did not succeed"),
+            _ => {
+                tracing::warn!(outcome = %outcome, error = info.error.as_deref().unwrap_or(""), "run did not succeed")
+            }
         }
         let mut state = self.job_state(&job).await;
         state.last_run = Some(info.id.0);
@@ -232,8 +276,18 @@ impl Scheduler {
         self.spec(job)?;
         let mut state = self.job_state(job).await;
         state.is_paused = paused;
-        let saved = self.inner.store.save_job_state(&JobState { updated_at: self.inner.clock.now(), ..state }).await;
-        saved.map_err(|e| ControlError::Unavailable { service: "store".into(), reason: e.to_string() })?;
+        let saved = self
+            .inner
+            .store
+            .save_job_state(&JobState {
+                updated_at: self.inner.clock.now(),
+                ..state
+            })
+            .await;
+        saved.map_err(|e| ControlError::Unavailable {
+            service: "store".into(),
+            reason: e.to_string(),
+        })?;
         lock(&self.inner.paused).insert(job.clone(), paused);
         self.inner.changed.notify_waiters();
         tracing::info!(job = %job, paused, "job pause state changed");
@@ -244,8 +298,18 @@ impl Scheduler {
         let spec = self.spec(job)?;
         let is_paused = self.is_paused(job);
         let now = self.inner.clock.now().with_timezone(&spec.tz);
-        let next_run = if is_paused { None } else { spec.expr.next_after(&now).map(|t| t.with_timezone(&Utc)) };
-        let last_run = self.inner.store.list_runs(Some(job), 1).await.ok().and_then(|mut v| v.pop());
+        let next_run = if is_paused {
+            None
+        } else {
+            spec.expr.next_after(&now).map(|t| t.with_timezone(&Utc))
+        };
+        let last_run = self
+            .inner
+            .store
+            .list_runs(Some(job), 1)
+            .await
+            .ok()
+            .and_then(|mut v| v.pop());
         Ok(JobInfo {
             name: job.clone(),
             schedule: spec.expr.as_str().to_owned(),
@@ -260,14 +324,20 @@ impl Scheduler {
 
 /// Runs still marked running belong to a previous process that died: close them honestly.
 async fn close_interrupted_runs(store: &SharedStore, clock: &SharedClock) {
-    let Ok(runs) = store.running_runs().await else { return };
+    let Ok(runs) = store.running_runs().await else {
+        return;
+    };
     for mut run in runs {
         let now = clock.now();
         run.outcome = Outcome::Failed;
         run.ended_at = Some(now);
         run.duration_ms = Some((now - run.started_at).num_milliseconds().max(0) as u64);
         run.error = Some("the daemon stopped during this run".into());
-        for step in run.steps.iter_mut().filter(|s| s.outcome == Outcome::Running) {
+        for step in run
+            .steps
+            .iter_mut()
+            .filter(|s| s.outcome == Outcome::Running)
+        {
             step.outcome = Outcome::Failed;
             step.ended_at = Some(now);
         }

@@ -18,7 +18,12 @@ use crate::store::SharedStore;
 pub trait JobRunner: Send + Sync + 'static {
     /// Run `job`'s steps, recording each in `run`. `Err` carries the reason the run failed.
     /// Implementations check `cancel` between units of work and return promptly once it fires.
-    async fn run(&self, job: &JobName, run: &mut RunRecorder, cancel: CancellationToken) -> Result<(), String>;
+    async fn run(
+        &self,
+        job: &JobName,
+        run: &mut RunRecorder,
+        cancel: CancellationToken,
+    ) -> Result<(), String>;
 }
 
 /// The live record of a run, saved as it changes.
@@ -51,7 +56,12 @@ impl RunRecorder {
     }
 
     /// Record how the current step ended.
-    pub async fn end_step(&mut self, outcome: Outcome, counts: BTreeMap<String, u64>, error: Option<String>) {
+    pub async fn end_step(
+        &mut self,
+        outcome: Outcome,
+        counts: BTreeMap<String, u64>,
+        error: Option<String>,
+    ) {
         let now = self.clock.now();
         if let Some(step) = self.info.steps.last_mut() {
             step.ended_at = Some(now);
@@ -70,7 +80,12 @@ impl RunRecorder {
         self.info.outcome = outcome;
         self.info.error = error;
         // A step left running (the run was cancelled or timed out inside it) ends with the run.
-        for step in self.info.steps.iter_mut().filter(|s| s.outcome == Outcome::Running) {
+        for step in self
+            .info
+            .steps
+            .iter_mut()
+            .filter(|s| s.outcome == Outcome::Running)
+        {
             step.ended_at = Some(now);
             step.outcome = outcome;
         }

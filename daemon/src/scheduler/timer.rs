@@ -16,7 +16,9 @@ use super::Scheduler;
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 pub(super) async fn run_timer(scheduler: Scheduler, job: JobName) {
-    let Some(spec) = scheduler.inner.jobs.get(&job).cloned() else { return };
+    let Some(spec) = scheduler.inner.jobs.get(&job).cloned() else {
+        return;
+    };
     let shutdown = scheduler.inner.shutdown.clone();
     loop {
         let now = scheduler.inner.clock.now();
@@ -27,7 +29,9 @@ pub(super) async fn run_timer(scheduler: Scheduler, job: JobName) {
         let tick = tick.with_timezone(&Utc);
         let mut due = false;
         while !due {
-            let left = (tick - scheduler.inner.clock.now()).to_std().unwrap_or(Duration::ZERO);
+            let left = (tick - scheduler.inner.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO);
             if left.is_zero() {
                 due = true;
                 continue;
@@ -49,7 +53,9 @@ async fn fire(scheduler: &Scheduler, job: &JobName) {
     }
     match scheduler.start_run(job, Trigger::Schedule).await {
         Ok(_) => {}
-        Err(ControlError::Conflict { reason }) => tracing::warn!(job = %job, reason = %reason, "tick skipped"),
+        Err(ControlError::Conflict { reason }) => {
+            tracing::warn!(job = %job, reason = %reason, "tick skipped")
+        }
         Err(e) => tracing::error!(job = %job, error = %e, "cannot start scheduled run"),
     }
 }

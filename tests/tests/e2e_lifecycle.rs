@@ -1,0 +1,133 @@
+//! The daemon's life cycle with the real binaries: start, stop, pid file, control socket,
+//! signals and configuration errors.
+
+use std::os::unix::net::UnixListener;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use supersetd_tests::daemon::{Daemon, Endpoints, alive};
+
+fn plain() -> Daemon {
+    Daemon::new(&Endpoints::default())
+}
+
+#[test]
+fn stale_garbage_and_foreign_pid_files_never_block_a_start() {
+    for content in ["", "garbage\n", "1\n", "999999\n"] {
+        let d = plain();
+        std::fs::write(d.pid_file(), content).unwrap();
+        let pid = d.start();
+        assert!(alive(pid as i32));
+        // start returns only once the socket answers: no retry needed here.
+        let status = d.ctl_json(&["status"]);
+        assert_eq!(status["pid"].as_u64(), Some(u64::from(pid)));
+        assert!(d.stop().status.success());
+        assert!(!alive(pid as i32), "stop returned while pid {pid} still runs");
+        assert!(alive(1), "pid 1 named in a stale pid file must never be signalled");
+    }
+}
+
+#[test]
+fn ten_concurrent_starts_leave_exactly_one_daemon() {
+    let d = plain();
+    let spawned: Vec<_> = (0..10).map(|_| d.supersetd(&["start"]).spawn().unwrap()).collect();
+    let codes: Vec<i32> = spawned.into_iter().map(|c| c.wait_with_output().unwrap().status.code().unwrap_or(-1)).collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
+    assert!(codes.iter().all(|c| *c == 0 || *c == 1), "{codes:?}");
+    let pids = Command::new("pgrep").arg("-f").arg(d.config.display().to_string()).output().unwrap();
+    let running = String::from_utf8_lossy(&pids.stdout).lines().count();
+    assert_eq!(running, 1, "daemons running with this config: {running}");
+    assert!(d.stop().status.success());
+}
+
+#[test]
+fn a_stale_socket_is_reclaimed_and_a_live_one_respected() {
+    let a = plain();
+    std::fs::create_dir_all(a.socket.parent().unwrap()).unwrap();
+    drop(UnixListener::bind(&a.socket).unwrap()); // leaves the file behind, like kill -9
+    a.start();
+    // A second daemon with its own state but the same socket must not steal it.
+    let b = plain();
+    let text = std::fs::read_to_string(&b.config).unwrap();
+    let old = format!("socket = {:?}", b.socket.display().to_string());
+    let new = format!("socket = {:?}", a.socket.display().to_string());
+    std::fs::write(&b.config, text.replace(&old, &new)).unwrap();
+    let out = b.supersetd(&["start"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&a.socket.display().to_string()), "{err}");
+    assert!(a.ctl(&["status"]).status.success(), "the first daemon must be untouched");
+    assert!(a.stop().status.success());
+}
+
+#[test]
+fn sigterm_drains_and_exits_0() {
+    let mut d = plain();
+    d.run_foreground();
+    let started = Instant::now();
+    d.kill(Signal::SIGTERM);
+    let status = d.wait_exited(Duration::from_secs(25)).expect("the daemon did not exit after SIGTERM");
+    assert_eq!(status.code(), Some(0), "{}", d.log());
+    assert!(started.elapsed() < Duration::from_secs(21));
+    assert!(!d.socket.exists(), "the socket must be removed on a clean stop");
+}
+
+#[test]
+fn an_unreachable_or_frozen_daemon_gives_exit_3_within_the_timeout() {
+    let mut d = plain();
+    assert_eq!(d.ctl(&["status"]).status.code(), Some(3), "no daemon at all");
+    d.run_foreground();
+    d.kill(Signal::SIGSTOP);
+    let started = Instant::now();
+    let out = d.ctl(&["--timeout", "1", "status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+    d.kill(Signal::SIGCONT);
+    assert!(d.ctl(&["status"]).status.success());
+}
+
+#[test]
+fn stop_without_a_daemon_says_so_and_succeeds() {
+    let d = plain();
+    let out = d.stop();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not running"));
+}
+
+#[test]
+fn check_config_masks_secrets_and_rejects_bad_values() {
+    let d = Daemon::new(&Endpoints { extra: "[store]\nmongodb_uri = \"mongodb://u:hunter2@db/\"\n".into(), ..Endpoints::default() });
+    let mut text = std::fs::read_to_string(&d.config).unwrap();
+    text = text.replace("[telegram]\n", "[telegram]\ntoken = \"999:SUPERSECRET\"\n");
+    std::fs::write(&d.config, &text).unwrap();
+    let out = d.supersetd(&["check-config"]).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains("SUPERSECRET") && !all.contains("hunter2"), "{all}");
+    std::fs::write(&d.config, text.replace("[web]\n", "[web]\nbogus = 1\n")).unwrap();
+    let out = d.supersetd(&["check-config"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bogus"));
+}
+
+#[test]
+fn health_and_ready_answer_over_http() {
+    let d = plain();
+    d.start();
+    let get = |path: &str| http_status(d.web_port, path);
+    assert_eq!(get("/health"), "200");
+    assert_eq!(get("/ready"), "200");
+    assert_eq!(get("/nope"), "404");
+    assert!(d.stop().status.success());
+}
+
+/// The status code of a plain HTTP/1.0 GET on loopback.
+fn http_status(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return "refused".into() };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    reply.split_whitespace().nth(1).unwrap_or("none").to_owned()
+}

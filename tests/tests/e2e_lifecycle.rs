@@ -2,7 +2,6 @@
 //! signals and configuration errors.
 
 use std::os::unix::net::UnixListener;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -35,8 +34,7 @@ fn ten_concurrent_starts_leave_exactly_one_daemon() {
     let codes: Vec<i32> = spawned.into_iter().map(|c| c.wait_with_output().unwrap().status.code().unwrap_or(-1)).collect();
     assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
     assert!(codes.iter().all(|c| *c == 0 || *c == 1), "{codes:?}");
-    let pids = Command::new("pgrep").arg("-f").arg(d.config.display().to_string()).output().unwrap();
-    let running = String::from_utf8_lossy(&pids.stdout).lines().count();
+    let running = processes_mentioning(&d.config.display().to_string());
     assert_eq!(running, 1, "daemons running with this config: {running}");
     assert!(d.stop().status.success());
 }
@@ -119,6 +117,15 @@ fn health_and_ready_answer_over_http() {
     assert_eq!(get("/ready"), "200");
     assert_eq!(get("/nope"), "404");
     assert!(d.stop().status.success());
+}
+
+/// How many live processes have `needle` among their arguments.
+fn processes_mentioning(needle: &str) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|cmd| cmd.split(|b| *b == 0).any(|arg| arg == needle.as_bytes()))
+        .count()
 }
 
 /// The status code of a plain HTTP/1.0 GET on loopback.

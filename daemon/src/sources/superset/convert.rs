@@ -106,7 +106,7 @@ fn number(v: Option<&Value>) -> Option<f64> {
     }
 }
 
-fn array<'a>(v: Option<&'a Value>) -> impl Iterator<Item = &'a Value> {
+fn array(v: Option<&Value>) -> impl Iterator<Item = &Value> {
     v.and_then(Value::as_array).into_iter().flatten()
 }
 

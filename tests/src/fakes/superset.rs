@@ -66,6 +66,7 @@ struct Portal {
     next_session: u64,
     malformed: HashMap<String, String>,
     hang: bool,
+    reject_sessions: bool,
     requests: Vec<RecordedRequest>,
     logins: usize,
 }
@@ -189,6 +190,12 @@ impl FakePortal {
         };
     }
 
+    /// While on, logins still succeed but every session key is refused with 401, as a portal
+    /// whose session store is broken would (the client cannot recover by logging in again).
+    pub fn set_reject_sessions(&self, on: bool) {
+        lock(&self.shared).reject_sessions = on;
+    }
+
     /// While on, authenticated calls are accepted but never answered.
     pub fn set_hang(&self, on: bool) {
         lock(&self.shared).hang = on;
@@ -273,7 +280,14 @@ async fn handle(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Custom "))
-        .and_then(|key| lock(&shared).sessions.get(key).copied());
+        .and_then(|key| {
+            let portal = lock(&shared);
+            if portal.reject_sessions {
+                None
+            } else {
+                portal.sessions.get(key).copied()
+            }
+        });
     let Some(index) = session else {
         record(StatusCode::UNAUTHORIZED, false, None);
         return error(

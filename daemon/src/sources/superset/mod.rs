@@ -68,6 +68,10 @@ pub struct PortalFetch {
 pub struct SupersetSource {
     client: PortalClient,
     accounts: Vec<Account>,
+    /// One slot per account: its session from an earlier fetch, reused until the portal
+    /// refuses it (then one fresh login). The async mutex is held for a whole fetch on purpose:
+    /// two overlapping fetches would otherwise log the same accounts in twice.
+    sessions: tokio::sync::Mutex<Vec<Option<Session>>>,
 }
 
 const NOTICES_QUERY: &str = "page=0&size=10000&_loader_=false";
@@ -84,9 +88,11 @@ impl SupersetSource {
             key,
             settings.timeout,
         )?;
+        let sessions = tokio::sync::Mutex::new(settings.accounts.iter().map(|_| None).collect());
         Ok(SupersetSource {
             client,
             accounts: settings.accounts,
+            sessions,
         })
     }
 
@@ -98,42 +104,17 @@ impl SupersetSource {
         known_notices: &HashSet<String>,
         known_jobs: &HashSet<String>,
     ) -> Result<PortalFetch, SourceError> {
-        let mut sessions = self.login_all().await?;
-        let accounts_ok = sessions.len() as u32;
-        let accounts_failed = (self.accounts.len() - sessions.len()) as u32;
+        let mut cache = self.sessions.lock().await;
+        let live = self.login_all(&mut cache).await?;
+        let accounts_ok = live.len() as u32;
+        let accounts_failed = (self.accounts.len() - live.len()) as u32;
 
-        let mut notice_lists = Vec::with_capacity(sessions.len());
-        let mut job_lists = Vec::with_capacity(sessions.len());
-        for (session, account) in &mut sessions {
-            let body = self
-                .client
-                .get_json(
-                    session,
-                    account,
-                    wire::NOTICES,
-                    &["notices"],
-                    Some(NOTICES_QUERY),
-                )
-                .await?;
-            notice_lists.push(wire::parse_notices(&body)?);
-            let body = self
-                .client
-                .get_json(
-                    session,
-                    account,
-                    wire::JOB_PROFILES,
-                    &["job_profiles"],
-                    Some(LOADER_QUERY),
-                )
-                .await?;
-            let (jobs, dropped) = wire::parse_jobs(&body)?;
-            if dropped > 0 {
-                warn!(
-                    dropped,
-                    account_index = session.account_index,
-                    "superset job entries without identifier skipped"
-                );
-            }
+        let mut notice_lists = Vec::with_capacity(live.len());
+        let mut job_lists = Vec::with_capacity(live.len());
+        for &i in &live {
+            let listed = self.list_account(&mut cache[i], &self.accounts[i]).await;
+            let (notices, jobs) = listed?;
+            notice_lists.push(notices);
             job_lists.push(jobs);
         }
         let saved_at = Utc::now();
@@ -152,8 +133,9 @@ impl SupersetSource {
             .iter()
             .filter(|j| !known_jobs.contains(&j.id))
             .collect();
-        let new_jobs = match sessions.first_mut() {
-            Some((session, account)) => self.enrich(session, account, &unknown).await,
+        let first = live[0];
+        let new_jobs = match cache[first].as_mut() {
+            Some(session) => self.enrich(session, &self.accounts[first], &unknown).await,
             None => Vec::new(),
         };
         info!(
@@ -174,31 +156,88 @@ impl SupersetSource {
         })
     }
 
-    /// Log every account in, skipping (with a warning naming only its position) those that fail.
-    async fn login_all(&self) -> Result<Vec<(Session, &Account)>, SourceError> {
+    /// Make sure every account has a session, logging in those without one. Accounts that fail
+    /// are skipped with a warning naming only their position. Returns the indices of accounts
+    /// with a session, in configuration order.
+    async fn login_all(&self, cache: &mut [Option<Session>]) -> Result<Vec<usize>, SourceError> {
         let total = self.accounts.len();
         if total == 0 {
             return Err(SourceError::NoAccounts);
         }
-        let mut sessions = Vec::with_capacity(total);
+        let mut live = Vec::with_capacity(total);
         let mut last_error = None;
         for (i, account) in self.accounts.iter().enumerate() {
-            match self.client.login(account, i + 1, total).await {
-                Ok(session) => sessions.push((session, account)),
-                Err(error) => {
-                    warn!(account = %format!("{} of {total}", i + 1), error = %error, "superset account skipped");
-                    last_error = Some(error);
+            if cache[i].is_none() {
+                match self.client.login(account, i + 1, total).await {
+                    Ok(session) => cache[i] = Some(session),
+                    Err(error) => {
+                        warn!(account = %format!("{} of {total}", i + 1), error = %error, "superset account skipped");
+                        last_error = Some(error);
+                        continue;
+                    }
                 }
             }
+            live.push(i);
         }
-        if sessions.is_empty() {
+        if live.is_empty() {
             let last_reason = last_error.map(|e| e.to_string()).unwrap_or_default();
             return Err(SourceError::AllLoginsFailed {
                 accounts: total,
                 last_reason,
             });
         }
-        Ok(sessions)
+        Ok(live)
+    }
+
+    /// Notices and job listing of one account. On failure the session is dropped, so the next
+    /// fetch starts that account with a fresh login.
+    async fn list_account(
+        &self,
+        slot: &mut Option<Session>,
+        account: &Account,
+    ) -> Result<(Vec<wire::WireNotice>, Vec<wire::WireJob>), SourceError> {
+        let Some(session) = slot.as_mut() else {
+            return Err(SourceError::SessionExpired {
+                endpoint: wire::NOTICES,
+            });
+        };
+        let result = async {
+            let body = self
+                .client
+                .get_json(
+                    session,
+                    account,
+                    wire::NOTICES,
+                    &["notices"],
+                    Some(NOTICES_QUERY),
+                )
+                .await?;
+            let notices = wire::parse_notices(&body)?;
+            let body = self
+                .client
+                .get_json(
+                    session,
+                    account,
+                    wire::JOB_PROFILES,
+                    &["job_profiles"],
+                    Some(LOADER_QUERY),
+                )
+                .await?;
+            let (jobs, dropped) = wire::parse_jobs(&body)?;
+            if dropped > 0 {
+                warn!(
+                    dropped,
+                    account_index = session.account_index,
+                    "superset job entries without identifier skipped"
+                );
+            }
+            Ok((notices, jobs))
+        }
+        .await;
+        if result.is_err() {
+            *slot = None;
+        }
+        result
     }
 
     /// Details and document urls for each job, with one account. A job whose details fail is

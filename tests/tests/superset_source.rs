@@ -517,3 +517,53 @@ async fn thousands_of_notices_filter_against_known_ids() {
         .unwrap();
     assert_eq!(fetch.new_notices[0].id, "n-005000");
 }
+
+#[tokio::test]
+async fn the_fake_can_be_driven_over_http() {
+    let fake = portal_with_fixtures(&[A]).await;
+    let source = source(&fake, &[A], TIMEOUT);
+    source.fetch(&none(), &none()).await.unwrap();
+    let http = reqwest::Client::new();
+    let control = fake.base_url().replace("/tnpsuite-core", "/__control");
+    let ok = http
+        .post(format!("{control}/expire_sessions"))
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_success());
+    http.post(format!("{control}/malformed/notices"))
+        .body("[1]")
+        .send()
+        .await
+        .unwrap();
+    let err = source.fetch(&none(), &none()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SourceError::Malformed {
+                endpoint: "notices",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        fake.login_count(),
+        2,
+        "the expired session was renewed first"
+    );
+    http.post(format!("{control}/malformed/notices"))
+        .send()
+        .await
+        .unwrap();
+    source.fetch(&none(), &none()).await.unwrap();
+    let recorded: serde_json::Value = http
+        .get(format!("{control}/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(recorded.as_array().unwrap().len(), fake.requests().len());
+}

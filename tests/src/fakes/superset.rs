@@ -6,6 +6,7 @@
 //! ones, and 403 when a session asks for another student's uuid. Data is per account (notices,
 //! job listing) or global (job details). Tests script failures: expired sessions, malformed
 //! bodies, a portal that hangs. Every request is recorded with the account it authenticated as.
+//! The same knobs are reachable over HTTP under `/__control/` (see `control`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -38,7 +39,7 @@ fn test_key() -> &'static RsaPrivateKey {
 }
 
 /// What the fake saw. `path` includes the query string.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RecordedRequest {
     pub method: String,
     pub path: String,
@@ -242,6 +243,9 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(action) = uri.path().strip_prefix("/__control/") {
+        return control(&shared, &method, action, &body);
+    }
     let full_path = uri
         .path_and_query()
         .map(|p| p.as_str().to_owned())
@@ -311,6 +315,33 @@ async fn handle(
     let response = student_route(&shared, index, &segments[2..]);
     record(response.status(), true, Some(email));
     response
+}
+
+/// The HTTP control surface, for tests that drive the fake from another process:
+/// `GET requests`, `POST expire_sessions`, `POST hang` (body `true`/`false`),
+/// `POST reject_sessions` (same), `POST malformed/{notices|job_profiles}` (body served raw;
+/// empty body clears).
+fn control(shared: &Shared, method: &Method, action: &str, body: &[u8]) -> Response {
+    let flag = body.trim_ascii() == b"true";
+    let mut portal = lock(shared);
+    match (method.as_str(), action) {
+        ("GET", "requests") => return json_response(StatusCode::OK, json!(portal.requests)),
+        ("POST", "expire_sessions") => portal.sessions.clear(),
+        ("POST", "hang") => portal.hang = flag,
+        ("POST", "reject_sessions") => portal.reject_sessions = flag,
+        ("POST", endpoint) if endpoint.starts_with("malformed/") => {
+            let endpoint = endpoint.trim_start_matches("malformed/").to_owned();
+            if body.is_empty() {
+                portal.malformed.remove(&endpoint);
+            } else {
+                portal
+                    .malformed
+                    .insert(endpoint, String::from_utf8_lossy(body).into_owned());
+            }
+        }
+        _ => return error(StatusCode::NOT_FOUND, "unknown control action"),
+    }
+    json_response(StatusCode::OK, json!({ "ok": true }))
 }
 
 /// `/students/{uuid}/…` once the session is known to belong to account `index`.

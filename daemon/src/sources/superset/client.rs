@@ -12,7 +12,7 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{StatusCode, Url};
 use rsa::RsaPublicKey;
 use serde_json::Value;
-use tracing::debug;
+use tracing::{debug, info};
 
 use super::login::{encrypt_password, parse_login};
 use super::{Account, SourceError};
@@ -21,6 +21,11 @@ use crate::secret::Secret;
 /// What Firefox on Linux sends; the portal serves browsers.
 const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:136.0) Gecko/20100101 Firefox/136.0";
 const LOGIN: &str = "login";
+/// Largest answer we read. A notices list of several years is a few MB; anything far larger
+/// is not the portal we know, and reading it whole would only cost memory.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Above this, JSON is parsed on the blocking pool so a big list does not stall the runtime.
+const BLOCKING_PARSE_BYTES: usize = 256 * 1024;
 
 /// A logged-in account. The uuid names the student in every path.
 pub(crate) struct Session {
@@ -193,7 +198,7 @@ impl PortalClient {
                 if attempt == 1 {
                     break;
                 }
-                debug!(
+                info!(
                     endpoint,
                     account_index = session.account_index,
                     "superset session refused, logging in again"
@@ -213,15 +218,45 @@ impl PortalClient {
                     status: status.as_u16(),
                 });
             }
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|e| SourceError::from_reqwest(endpoint, &e))?;
-            return serde_json::from_slice(&bytes).map_err(|e| SourceError::Malformed {
-                endpoint,
-                reason: format!("not JSON (line {}, column {})", e.line(), e.column()),
-            });
+            return read_json(endpoint, response).await;
         }
         Err(SourceError::SessionExpired { endpoint })
     }
+}
+
+/// Read a body (capped) and parse it as JSON. Errors name the endpoint, never the content.
+async fn read_json(
+    endpoint: &'static str,
+    mut response: reqwest::Response,
+) -> Result<Value, SourceError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| SourceError::from_reqwest(endpoint, &e))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(SourceError::Malformed {
+                endpoint,
+                reason: format!("response larger than {} MiB", MAX_BODY_BYTES >> 20),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let large = body.len() > BLOCKING_PARSE_BYTES;
+    let parse = move || {
+        serde_json::from_slice::<Value>(&body).map_err(|e| SourceError::Malformed {
+            endpoint,
+            reason: format!("not JSON (line {}, column {})", e.line(), e.column()),
+        })
+    };
+    if !large {
+        return parse();
+    }
+    tokio::task::spawn_blocking(parse)
+        .await
+        .map_err(|_| SourceError::Malformed {
+            endpoint,
+            reason: "parsing was aborted".to_owned(),
+        })?
 }

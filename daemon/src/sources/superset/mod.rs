@@ -133,9 +133,13 @@ impl SupersetSource {
             .iter()
             .filter(|j| !known_jobs.contains(&j.id))
             .collect();
-        let first = live[0];
-        let new_jobs = match cache[first].as_mut() {
-            Some(session) => self.enrich(session, &self.accounts[first], &unknown).await,
+        // Details come from the first logged-in account only: one account sees every job
+        // it is eligible for, and asking each would multiply the calls.
+        let first = live
+            .first()
+            .and_then(|&i| Some((cache[i].as_mut()?, &self.accounts[i])));
+        let new_jobs = match first {
+            Some((session, account)) => self.enrich(session, account, &unknown).await,
             None => Vec::new(),
         };
         info!(

@@ -567,3 +567,25 @@ async fn the_fake_can_be_driven_over_http() {
         .unwrap();
     assert_eq!(recorded.as_array().unwrap().len(), fake.requests().len());
 }
+
+#[tokio::test]
+async fn an_unreachable_portal_is_transient_not_a_login_problem() {
+    let fake = FakePortal::start(&[A]).await;
+    let settings = fake.settings(&[A], Duration::from_secs(1));
+    drop(fake);
+    let err = SupersetSource::new(settings)
+        .unwrap()
+        .fetch(&none(), &none())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SourceError::Transient {
+                endpoint: "login",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

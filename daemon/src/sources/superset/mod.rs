@@ -44,11 +44,22 @@ pub struct SupersetSettings {
     pub timeout: Duration,
 }
 
-/// One student account. `Debug` masks the password; never log the e-mail either.
-#[derive(Debug, Clone)]
+/// One student account. `Debug` shows only the e-mail's domain and masks the password, so a
+/// logged settings struct names no student.
+#[derive(Clone)]
 pub struct Account {
     pub email: String,
     pub password: Secret,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let domain = self.email.rsplit_once('@').map_or("", |(_, d)| d);
+        f.debug_struct("Account")
+            .field("email", &format_args!("***@{domain}"))
+            .field("password", &self.password)
+            .finish()
+    }
 }
 
 /// One complete read of the portal.
@@ -162,7 +173,8 @@ impl SupersetSource {
 
     /// Make sure every account has a session, logging in those without one. Accounts that fail
     /// are skipped with a warning naming only their position. Returns the indices of accounts
-    /// with a session, in configuration order.
+    /// with a session, in configuration order; `AllLoginsFailed` when none has one, or the
+    /// `Transient` error itself when every failure was the portal being unreachable.
     async fn login_all(&self, cache: &mut [Option<Session>]) -> Result<Vec<usize>, SourceError> {
         let total = self.accounts.len();
         if total == 0 {
@@ -170,12 +182,14 @@ impl SupersetSource {
         }
         let mut live = Vec::with_capacity(total);
         let mut last_error = None;
+        let mut all_transient = true;
         for (i, account) in self.accounts.iter().enumerate() {
             if cache[i].is_none() {
                 match self.client.login(account, i + 1, total).await {
                     Ok(session) => cache[i] = Some(session),
                     Err(error) => {
                         warn!(account = %format!("{} of {total}", i + 1), error = %error, "superset account skipped");
+                        all_transient &= matches!(error, SourceError::Transient { .. });
                         last_error = Some(error);
                         continue;
                     }
@@ -184,6 +198,11 @@ impl SupersetSource {
             live.push(i);
         }
         if live.is_empty() {
+            // A portal that is down is not a credentials problem: say so, so the caller
+            // reports "retry later" rather than "check the accounts".
+            if all_transient && let Some(error) = last_error {
+                return Err(error);
+            }
             let last_reason = last_error.map(|e| e.to_string()).unwrap_or_default();
             return Err(SourceError::AllLoginsFailed {
                 accounts: total,
@@ -306,5 +325,45 @@ impl SupersetSource {
             enriched.push(record);
         }
         enriched
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_debug_names_no_student() {
+        let settings = SupersetSettings {
+            base_url: "https://portal.test".to_owned(),
+            tenant_id: "t".to_owned(),
+            rsa_public_key_pem: DEFAULT_RSA_PUBLIC_KEY.to_owned(),
+            accounts: vec![Account {
+                email: "jane.doe@uni.edu".to_owned(),
+                password: Secret::new("pw-123456"),
+            }],
+            timeout: Duration::from_secs(1),
+        };
+        let text = format!("{settings:?}");
+        assert!(
+            !text.contains("jane.doe") && !text.contains("pw-123456"),
+            "{text}"
+        );
+        assert!(text.contains("***@uni.edu"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_base_url_is_a_setup_error() {
+        let settings = SupersetSettings {
+            base_url: "portal.test/no-scheme".to_owned(),
+            tenant_id: "t".to_owned(),
+            rsa_public_key_pem: DEFAULT_RSA_PUBLIC_KEY.to_owned(),
+            accounts: Vec::new(),
+            timeout: Duration::from_secs(1),
+        };
+        assert!(matches!(
+            SupersetSource::new(settings),
+            Err(SourceError::Setup { .. })
+        ));
     }
 }

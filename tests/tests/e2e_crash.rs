@@ -108,6 +108,6 @@ async fn sigterm_mid_broadcast_drains_and_exits_0() {
     assert!(daemon.stop().status.success());
 }
 
-fn title(i: u32) -> String {
+fn title(i: usize) -> String {
     numbered_notice(i)["title"].as_str().unwrap_or_default().to_owned()
 }

@@ -126,7 +126,7 @@ async fn every_subscriber_gets_every_new_notice_exactly_once() {
         .map(|s| (s["user_id"].as_i64().unwrap_or(0), s["is_active"].as_bool().unwrap_or(true)))
         .collect();
     assert_eq!(active.get(&102), Some(&false), "{subs}");
-    let last = expected_chunks(&w.daemon, &["notice-99".to_owned()]);
+    let last = expected_chunks(&w.daemon, &["n-000099".to_owned()]);
     for (chat, _) in users.iter().filter(|(c, _)| *c != 102) {
         let got: Vec<String> = w.tg.sent_to(*chat).into_iter().map(|m| m.text).filter(|t| last.contains(t)).collect();
         assert_eq!(got.len(), last.len(), "chat {chat} must get notice 99 once");

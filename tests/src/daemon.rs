@@ -11,22 +11,16 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-/// Where cargo put the workspace's binaries for this build.
+/// Where cargo put the workspace's binaries for this build: next to this executable (a
+/// binary of this crate) or one level up (a test, which lives in `deps/`).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
-    // target/debug/deps/<test>-<hash> → target/debug/<name>
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
-        path.display()
-    );
-    path
+    let here = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    let candidates = [here.join(name), here.parent().map(|p| p.join(name)).unwrap_or_default()];
+    match candidates.iter().find(|p| p.is_file()) {
+        Some(p) => p.clone(),
+        None => panic!("{name} is missing next to {}: run `cargo build --workspace --bins` first (scripts/test does)", exe.display()),
+    }
 }
 
 /// What the test daemon talks to.
@@ -40,6 +34,8 @@ pub struct Endpoints {
     pub channel: Option<String>,
     /// Extra TOML appended verbatim.
     pub extra: String,
+    /// Default `debug`, so a failing test's log shows every step.
+    pub log_level: Option<String>,
 }
 
 /// One daemon's world: a temporary state directory with a config file in it.
@@ -72,9 +68,10 @@ impl Daemon {
         let web_port = free_port();
         let socket = dir.path().join("run").join("control.sock");
         let mut text = format!(
-            "state_dir = {}\ndrain_secs = 10\n[control]\nsocket = {}\n[web]\nlisten = \"127.0.0.1:{web_port}\"\n[log]\nlevel = \"debug\"\n",
+            "state_dir = {}\ndrain_secs = 10\n[control]\nsocket = {}\n[web]\nlisten = \"127.0.0.1:{web_port}\"\n[log]\nlevel = {}\n",
             toml_str(&dir.path().display().to_string()),
             toml_str(&socket.display().to_string()),
+            toml_str(ep.log_level.as_deref().unwrap_or("debug")),
         );
         text.push_str("[telegram]\nrequest_timeout_secs = 5\n");
         if let (Some(url), Some(token)) = (&ep.telegram_url, &ep.telegram_token) {

@@ -43,7 +43,10 @@ fn jobs() -> Vec<JobProfile> {
         placement_category: "High".into(),
         created_at_ms: Some(POSTED_MS),
         deadline_ms: Some(1_772_735_340_000),
-        eligibility_marks: vec![EligibilityMark { level: "UG".into(), criteria: 7.0 }],
+        eligibility_marks: vec![EligibilityMark {
+            level: "UG".into(),
+            criteria: 7.0,
+        }],
         eligibility_courses: vec!["B.Tech - CSE".into(), "M.Tech - ECE <Hons> & more".into()],
         location: "Noida, Bengaluru".into(),
         package: Some(850_000.0),
@@ -85,24 +88,38 @@ fn assert_telegram_accepts(html: &str, limit: usize) -> String {
     let chunks = split_message(html, limit);
     assert!(!chunks.is_empty(), "no chunks for:\n{html}");
     if whole.utf16_len <= limit {
-        assert_eq!(chunks, vec![html.to_owned()], "a message within the limit must stay whole");
+        assert_eq!(
+            chunks,
+            vec![html.to_owned()],
+            "a message within the limit must stay whole"
+        );
     }
     let mut joined = String::new();
     for chunk in &chunks {
         let parsed =
             parse_telegram_html(chunk).unwrap_or_else(|e| panic!("{e}\n--- chunk:\n{chunk}"));
-        assert!(parsed.utf16_len <= limit, "chunk of {} > {limit}", parsed.utf16_len);
+        assert!(
+            parsed.utf16_len <= limit,
+            "chunk of {} > {limit}",
+            parsed.utf16_len
+        );
         assert!(!parsed.text.trim().is_empty(), "empty chunk");
         joined.push_str(&parsed.text);
     }
     let strip = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    assert_eq!(strip(&joined), strip(&whole.text), "text lost or duplicated");
+    assert_eq!(
+        strip(&joined),
+        strip(&whole.text),
+        "text lost or duplicated"
+    );
     whole.text
 }
 
 fn realistic_notices() -> Vec<Notice> {
     let students: String = (1..=400)
-        .map(|i| format!("<tr><td>{i}</td><td>छात्र Student {i} 🎉</td><td>99211030{i:02}</td></tr>"))
+        .map(|i| {
+            format!("<tr><td>{i}</td><td>छात्र Student {i} 🎉</td><td>99211030{i:02}</td></tr>")
+        })
         .collect();
     vec![
         notice(
@@ -110,16 +127,52 @@ fn realistic_notices() -> Vec<Notice> {
             "<p>Eligibility: <b>CGPA &lt; 7 &amp; backlog</b> not allowed</p><ul><li>Apply <a href=\"https://forms.example.com/?a=1&amp;b=2\">here</a></li></ul>",
             "Kavya Rao",
         ),
-        notice("Raw specials: CGPA < 7 & backlog > 0", "CGPA < 7 & backlog > 0 <unknown>tag</unknown>", "T&P <Cell>"),
-        notice("Shortlisted students - Nimbus Cloud Systems", &format!("<table>{students}</table>"), "Kavya Rao"),
-        notice("Acme & Sons hiring 😀", "<div><i>open for applications</i><p>नमस्ते, आवेदन करें।</p></div>", ""),
-        notice("भारत Tech registration", "<p>हिंदी पाठ &amp; English 🙏🏽</p>", "null"),
-        notice("Webinar on resumes", "<p>Zoom<br>5 PM<br><br><br>Link: <a href=\"javascript:alert(1)\">bad</a> <a href=\"tg://resolve?domain=x\">tg</a></p>", "None"),
-        notice("Smart India Hackathon", "<b>unclosed <i>misnested</b> tags</i><script>alert('<b>')</script><style>b{}</style>", "Kavya"),
+        notice(
+            "Raw specials: CGPA < 7 & backlog > 0",
+            "CGPA < 7 & backlog > 0 <unknown>tag</unknown>",
+            "T&P <Cell>",
+        ),
+        notice(
+            "Shortlisted students - Nimbus Cloud Systems",
+            &format!("<table>{students}</table>"),
+            "Kavya Rao",
+        ),
+        notice(
+            "Acme & Sons hiring 😀",
+            "<div><i>open for applications</i><p>नमस्ते, आवेदन करें।</p></div>",
+            "",
+        ),
+        notice(
+            "भारत Tech registration",
+            "<p>हिंदी पाठ &amp; English 🙏🏽</p>",
+            "null",
+        ),
+        notice(
+            "Webinar on resumes",
+            "<p>Zoom<br>5 PM<br><br><br>Link: <a href=\"javascript:alert(1)\">bad</a> <a href=\"tg://resolve?domain=x\">tg</a></p>",
+            "None",
+        ),
+        notice(
+            "Smart India Hackathon",
+            "<b>unclosed <i>misnested</b> tags</i><script>alert('<b>')</script><style>b{}</style>",
+            "Kavya",
+        ),
         notice("Holiday", "", "   "),
-        notice("Long word", &format!("<p>{}</p>", "https://example.com/".repeat(300)), "A"),
-        notice("Pre block", "<pre>fn main() {\n    if a < b && c > d {}\n}</pre><code>x &lt; y</code>", "B"),
-        notice("Entities", "&nbsp;&copy;&eacute;&#x1F600;&#128512;&amp;amp;&lt;b&gt;", "C"),
+        notice(
+            "Long word",
+            &format!("<p>{}</p>", "https://example.com/".repeat(300)),
+            "A",
+        ),
+        notice(
+            "Pre block",
+            "<pre>fn main() {\n    if a < b && c > d {}\n}</pre><code>x &lt; y</code>",
+            "B",
+        ),
+        notice(
+            "Entities",
+            "&nbsp;&copy;&eacute;&#x1F600;&#128512;&amp;amp;&lt;b&gt;",
+            "C",
+        ),
         notice("<b>Title with tags</b> & stuff", "<p>   </p>", "D"),
     ]
 }
@@ -144,18 +197,38 @@ fn every_formatted_notice_is_accepted_and_splits_cleanly() {
 #[test]
 fn specific_inputs_render_as_expected() {
     let jobs = jobs();
-    let mut n = notice("Raw specials: CGPA < 7 & backlog > 0", "CGPA < 7 & backlog", "T&P <Cell>");
+    let mut n = notice(
+        "Raw specials: CGPA < 7 & backlog > 0",
+        "CGPA < 7 & backlog",
+        "T&P <Cell>",
+    );
     format_notice(&mut n, &jobs);
     let parsed = parse_telegram_html(&n.formatted_message).unwrap();
-    assert!(parsed.text.contains("CGPA < 7 & backlog"), "{}", parsed.text);
-    assert!(parsed.text.contains("Posted by: T&P <Cell>"), "{}", parsed.text);
+    assert!(
+        parsed.text.contains("CGPA < 7 & backlog"),
+        "{}",
+        parsed.text
+    );
+    assert!(
+        parsed.text.contains("Posted by: T&P <Cell>"),
+        "{}",
+        parsed.text
+    );
 
     let mut n = notice("Acme & Sons hiring 😀", "<p>open for applications</p>", "");
     format_notice(&mut n, &jobs);
     assert_eq!(n.matched_job_id.as_deref(), Some("job-acme"));
     let parsed = parse_telegram_html(&n.formatted_message).unwrap();
-    assert!(parsed.text.contains("CTC: Not specified"), "{}", parsed.text);
-    assert!(parsed.text.contains("Posted by: Unknown"), "{}", parsed.text);
+    assert!(
+        parsed.text.contains("CTC: Not specified"),
+        "{}",
+        parsed.text
+    );
+    assert!(
+        parsed.text.contains("Posted by: Unknown"),
+        "{}",
+        parsed.text
+    );
 
     let mut n = notice("Shortlisted students - Nimbus Cloud Systems", "", "K");
     format_notice(&mut n, &jobs);
@@ -197,15 +270,69 @@ impl Rng {
 }
 
 const PORTAL_PIECES: &[&str] = &[
-    "word ", "CGPA < 7 & backlog ", "&amp;", "&lt;", "&gt;", "&nbsp;", "&copy;", "&#128512;", "😀",
-    "🙏🏽", "नमस्ते ", "क्षि", "\n", "  ", "<p>", "</p>", "<br>", "<b>", "</b>", "<i>", "</i>",
-    "<strong>", "</strong>", "<em>", "<u>", "</u>", "<div>", "</div>", "<ul><li>item</li>",
-    "<li>", "</li>", "</ul>", "<ol>", "</ol>", "<table><tr><td>a</td><td>b & c</td></tr>",
-    "</table>", "<td>", "<h3>Heading</h3>", "<a href=\"https://e.com/?a=1&b=2\">", "</a>",
-    "<a href=\"javascript:x\">", "<span class=\"tg-spoiler\">", "</span>", "<code>", "</code>",
-    "<pre>", "</pre>", "<script>if (a<b) {}</script>", "<font>", "</font>", "<", ">", "&",
-    "&bogus;", "<!-- c -->", "<blockquote>", "</blockquote>", "Nimbus Cloud Systems ",
-    "Acme & Sons ", "shortlisted ", "webinar ", "hackathon ", "apply ",
+    "word ",
+    "CGPA < 7 & backlog ",
+    "&amp;",
+    "&lt;",
+    "&gt;",
+    "&nbsp;",
+    "&copy;",
+    "&#128512;",
+    "😀",
+    "🙏🏽",
+    "नमस्ते ",
+    "क्षि",
+    "\n",
+    "  ",
+    "<p>",
+    "</p>",
+    "<br>",
+    "<b>",
+    "</b>",
+    "<i>",
+    "</i>",
+    "<strong>",
+    "</strong>",
+    "<em>",
+    "<u>",
+    "</u>",
+    "<div>",
+    "</div>",
+    "<ul><li>item</li>",
+    "<li>",
+    "</li>",
+    "</ul>",
+    "<ol>",
+    "</ol>",
+    "<table><tr><td>a</td><td>b & c</td></tr>",
+    "</table>",
+    "<td>",
+    "<h3>Heading</h3>",
+    "<a href=\"https://e.com/?a=1&b=2\">",
+    "</a>",
+    "<a href=\"javascript:x\">",
+    "<span class=\"tg-spoiler\">",
+    "</span>",
+    "<code>",
+    "</code>",
+    "<pre>",
+    "</pre>",
+    "<script>if (a<b) {}</script>",
+    "<font>",
+    "</font>",
+    "<",
+    ">",
+    "&",
+    "&bogus;",
+    "<!-- c -->",
+    "<blockquote>",
+    "</blockquote>",
+    "Nimbus Cloud Systems ",
+    "Acme & Sons ",
+    "shortlisted ",
+    "webinar ",
+    "hackathon ",
+    "apply ",
     "averyveryverylongwordwithoutanyspaces",
 ];
 
@@ -227,7 +354,11 @@ fn random_portal_html_always_gives_valid_messages_and_chunks() {
         let author = rng.pick(&["", "null", "Kavya <Rao>", "T&P", "राहुल"]);
         let mut n = notice(&title, &content, author);
         format_notice(&mut n, &jobs);
-        let limit = if round % 5 == 0 { TELEGRAM_TEXT_LIMIT } else { 20 + rng.below(400) };
+        let limit = if round % 5 == 0 {
+            TELEGRAM_TEXT_LIMIT
+        } else {
+            20 + rng.below(400)
+        };
         assert_telegram_accepts(&n.formatted_message, limit);
         let body = portal_to_telegram(&content);
         if !body.trim().is_empty() {
@@ -238,7 +369,9 @@ fn random_portal_html_always_gives_valid_messages_and_chunks() {
 
 #[test]
 fn random_escaped_text_in_tags_splits_cleanly() {
-    let texts = ["a", " ", "\n", "\n\n", "<", ">", "&", "\"", "😀", "ह", "ि", "word", "é", "🇮🇳"];
+    let texts = [
+        "a", " ", "\n", "\n\n", "<", ">", "&", "\"", "😀", "ह", "ि", "word", "é", "🇮🇳",
+    ];
     let tags = ["b", "i", "u", "s", "tg-spoiler", "code", "blockquote"];
     let mut rng = Rng(0x1234_5678_9ABC_DEF1);
     for _ in 0..300 {
@@ -258,7 +391,9 @@ fn random_escaped_text_in_tags_splits_cleanly() {
                         html.push_str(&format!("</{tag}>"));
                     }
                 }
-                2 => html.push_str("<a href=\"https://e.com/?q=&quot;1&quot;&amp;r\">link text</a>"),
+                2 => {
+                    html.push_str("<a href=\"https://e.com/?q=&quot;1&quot;&amp;r\">link text</a>")
+                }
                 _ => html.push_str(&escape(rng.pick(&texts))),
             }
         }
@@ -273,11 +408,19 @@ fn random_escaped_text_in_tags_splits_cleanly() {
 #[test]
 fn boundaries_at_exactly_the_limit() {
     let exact = format!("<b>{}</b>", "a".repeat(TELEGRAM_TEXT_LIMIT));
-    assert_eq!(split_message(&exact, TELEGRAM_TEXT_LIMIT), vec![exact.clone()]);
+    assert_eq!(
+        split_message(&exact, TELEGRAM_TEXT_LIMIT),
+        vec![exact.clone()]
+    );
     let over = format!("<b>{}</b>&amp;", "a".repeat(TELEGRAM_TEXT_LIMIT));
     let chunks = split_message(&over, TELEGRAM_TEXT_LIMIT);
     assert_eq!(chunks.len(), 2);
     assert_telegram_accepts(&over, TELEGRAM_TEXT_LIMIT);
     let emoji = format!("{}😀", "a".repeat(TELEGRAM_TEXT_LIMIT - 1));
-    assert_eq!(assert_telegram_accepts(&emoji, TELEGRAM_TEXT_LIMIT).chars().count(), 4096);
+    assert_eq!(
+        assert_telegram_accepts(&emoji, TELEGRAM_TEXT_LIMIT)
+            .chars()
+            .count(),
+        4096
+    );
 }

@@ -80,7 +80,10 @@ mod tests {
     fn text_is_escaped_everywhere() {
         let mut h = Html::new();
         h.bold("A & B <x>").text(" \"q\"").italic("1 > 0");
-        assert_eq!(h.finish(), "<b>A &amp; B &lt;x&gt;</b> &quot;q&quot;<i>1 &gt; 0</i>");
+        assert_eq!(
+            h.finish(),
+            "<b>A &amp; B &lt;x&gt;</b> &quot;q&quot;<i>1 &gt; 0</i>"
+        );
     }
 
     #[test]

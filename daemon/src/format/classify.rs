@@ -59,7 +59,10 @@ const RULES: &[(Category, &[&str])] = &[
         ],
     ),
     (Category::Hackathon, &["hackathon", "hackathons"]),
-    (Category::Webinar, &["webinar", "session", "talk", "seminar", "workshop"]),
+    (
+        Category::Webinar,
+        &["webinar", "session", "talk", "seminar", "workshop"],
+    ),
     (
         Category::JobPosting,
         &[
@@ -172,19 +175,31 @@ mod tests {
     fn categories_by_keyword() {
         let c = |t: &str| classify(t, "");
         assert_eq!(c("Shortlisted students for Acme"), Category::Shortlisting);
-        assert_eq!(c("Students selected for the next round - Acme"), Category::Shortlisting);
+        assert_eq!(
+            c("Students selected for the next round - Acme"),
+            Category::Shortlisting
+        );
         assert_eq!(c("Smart India Hackathon 2026"), Category::Hackathon);
         assert_eq!(c("Pre-placement talk by Acme"), Category::Webinar);
         assert_eq!(c("Webinar on resumes"), Category::Webinar);
-        assert_eq!(c("Acme is hiring: open for applications"), Category::JobPosting);
+        assert_eq!(
+            c("Acme is hiring: open for applications"),
+            Category::JobPosting
+        );
         assert_eq!(c("Registration for Acme drive"), Category::JobPosting);
         assert_eq!(c("Holiday on Friday"), Category::Announcement);
     }
 
     #[test]
     fn whole_words_only() {
-        assert_eq!(classify("Stop talking in the lab", ""), Category::Announcement);
-        assert_eq!(classify("Students applying late", ""), Category::Announcement);
+        assert_eq!(
+            classify("Stop talking in the lab", ""),
+            Category::Announcement
+        );
+        assert_eq!(
+            classify("Students applying late", ""),
+            Category::Announcement
+        );
     }
 
     #[test]
@@ -193,12 +208,18 @@ mod tests {
             classify("Shortlist for Acme", "the hackathon session and hiring"),
             Category::Shortlisting
         );
-        assert_eq!(classify("Acme update", "Please apply by Friday"), Category::JobPosting);
+        assert_eq!(
+            classify("Acme update", "Please apply by Friday"),
+            Category::JobPosting
+        );
     }
 
     #[test]
     fn normalises_company_names() {
-        assert_eq!(normalise_company("Nimbus Cloud Systems Pvt. Ltd."), "nimbus cloud systems");
+        assert_eq!(
+            normalise_company("Nimbus Cloud Systems Pvt. Ltd."),
+            "nimbus cloud systems"
+        );
         assert_eq!(normalise_company("Acme (India) Private Limited"), "acme");
         assert_eq!(normalise_company("Zeta Technologies"), "zeta");
         assert_eq!(normalise_company("Tech Mahindra"), "tech mahindra");
@@ -225,7 +246,11 @@ mod tests {
     #[test]
     fn matches_in_body() {
         let jobs = [job("1", "Nimbus Cloud Systems Pvt Ltd", None)];
-        let found = match_job("Shortlist", "Students shortlisted by Nimbus Cloud Systems:", &jobs);
+        let found = match_job(
+            "Shortlist",
+            "Students shortlisted by Nimbus Cloud Systems:",
+            &jobs,
+        );
         assert_eq!(found.map(|j| j.id.as_str()), Some("1"));
     }
 }

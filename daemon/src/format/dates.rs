@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Kolkata;
 
 fn ist(ms: i64) -> Option<DateTime<chrono_tz::Tz>> {
-    (ms > 0).then(|| DateTime::<Utc>::from_timestamp_millis(ms)).flatten().map(|t| t.with_timezone(&Kolkata))
+    (ms > 0)
+        .then(|| DateTime::<Utc>::from_timestamp_millis(ms))
+        .flatten()
+        .map(|t| t.with_timezone(&Kolkata))
 }
 
 /// "February 20, 2026 at 10:15 AM IST"; "Not specified" for a missing (≤ 0) time.
@@ -32,15 +35,24 @@ mod tests {
 
     #[test]
     fn post_date_in_ist() {
-        assert_eq!(format_post_date_ist(POSTED), "February 20, 2026 at 10:15 AM IST");
+        assert_eq!(
+            format_post_date_ist(POSTED),
+            "February 20, 2026 at 10:15 AM IST"
+        );
         assert_eq!(format_post_date_ist(0), "Not specified");
     }
 
     #[test]
     fn deadline_in_ist_crossing_midnight() {
         // 2026-03-05T18:29:00Z = March 05, 23:59 IST; 18:31Z is already March 06.
-        assert_eq!(format_deadline_ist(1_772_735_340_000), "March 05, 2026, 11:59 PM IST");
-        assert_eq!(format_deadline_ist(1_772_735_460_000), "March 06, 2026, 12:01 AM IST");
+        assert_eq!(
+            format_deadline_ist(1_772_735_340_000),
+            "March 05, 2026, 11:59 PM IST"
+        );
+        assert_eq!(
+            format_deadline_ist(1_772_735_460_000),
+            "March 06, 2026, 12:01 AM IST"
+        );
     }
 
     #[test]
@@ -50,13 +62,20 @@ mod tests {
         let exe = std::env::current_exe().unwrap();
         for tz in ["America/Los_Angeles", "Pacific/Kiritimati", "UTC"] {
             let out = std::process::Command::new(&exe)
-                .args(["--exact", "format::dates::tests::post_date_in_ist", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    "format::dates::tests::post_date_in_ist",
+                    "--test-threads=1",
+                ])
                 .env("TZ", tz)
                 .output()
                 .unwrap();
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(out.status.success(), "TZ={tz}: {stdout}");
-            assert!(stdout.contains("1 passed"), "TZ={tz}: the test did not run: {stdout}");
+            assert!(
+                stdout.contains("1 passed"),
+                "TZ={tz}: the test did not run: {stdout}"
+            );
         }
     }
 }

@@ -70,10 +70,8 @@ struct Writer {
 impl Writer {
     fn start(&mut self, name: &str, href: Option<&str>, class: Option<&str>, self_closing: bool) {
         match name {
-            "script" | "style" | "head" | "title" | "noscript" | "template" => {
-                if !self_closing {
-                    self.skip += 1;
-                }
+            "script" | "style" | "head" | "title" | "noscript" | "template" if !self_closing => {
+                self.skip += 1;
             }
             "br" => self.newlines = (self.newlines + 1).min(2),
             "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "table" => self.block(2),
@@ -111,10 +109,10 @@ impl Writer {
             self.block(1);
             self.pre += 1;
         }
-        if let Some((tag, start)) = telegram_tag(name, href, class) {
-            if !self_closing {
-                self.open(tag, start);
-            }
+        if let Some((tag, start)) = telegram_tag(name, href, class)
+            && !self_closing
+        {
+            self.open(tag, start);
         }
     }
 
@@ -233,7 +231,11 @@ impl Writer {
         if inside("code") || inside("pre") || (name == "a" && inside("a")) || inside(name) {
             return;
         }
-        self.stack.push(Open { name, start, written: false });
+        self.stack.push(Open {
+            name,
+            start,
+            written: false,
+        });
     }
 
     fn close(&mut self, name: &str) {
@@ -250,7 +252,10 @@ impl Writer {
             }
         }
         for open in above.into_iter().skip(1) {
-            self.stack.push(Open { written: false, ..open });
+            self.stack.push(Open {
+                written: false,
+                ..open
+            });
         }
     }
 

@@ -50,7 +50,9 @@ fn footer(h: &mut Html, notice: &Notice) {
         _ => author,
     };
     h.italic("Posted by").text(": ").text(author).newline();
-    h.italic("On:").text(" ").text(&format_post_date_ist(notice.updated_at_ms));
+    h.italic("On:")
+        .text(" ")
+        .text(&format_post_date_ist(notice.updated_at_ms));
 }
 
 fn body_section(h: &mut Html, body: &str) {
@@ -71,7 +73,10 @@ fn announcement(h: &mut Html, notice: &Notice, body: &str) {
 
 fn company_role_location(h: &mut Html, job: Option<&JobProfile>) {
     let or_na = |v: Option<&str>| {
-        v.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("N/A").to_owned()
+        v.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("N/A")
+            .to_owned()
     };
     h.field("Company:", &or_na(job.map(|j| j.company.as_str())));
     h.field("Role:", &or_na(job.map(|j| j.job_profile.as_str())));
@@ -81,7 +86,9 @@ fn company_role_location(h: &mut Html, job: Option<&JobProfile>) {
 }
 
 fn ctc(h: &mut Html, job: &JobProfile) {
-    h.bold("CTC:").text(" ").text(&format_package(job.package, job.annum_months.as_deref()));
+    h.bold("CTC:")
+        .text(" ")
+        .text(&format_package(job.package, job.annum_months.as_deref()));
     if let Some(breakdown) = super::money::package_breakdown(&job.package_info) {
         h.text(" ").text(&breakdown);
     }
@@ -147,7 +154,8 @@ fn job_posting(h: &mut Html, notice: &Notice, job: &JobProfile) {
         for mark in &job.eligibility_marks {
             let label = format!("{} Marks:", mark.level.trim());
             h.text("- ").bold(&label);
-            h.text(&format!(" {} CGPA or equivalent", number(mark.criteria))).newline();
+            h.text(&format!(" {} CGPA or equivalent", number(mark.criteria)))
+                .newline();
         }
     }
     if !job.hiring_flow.is_empty() {
@@ -158,7 +166,10 @@ fn job_posting(h: &mut Html, notice: &Notice, job: &JobProfile) {
         h.blank_line().text("⚠️ ").bold("Deadline:");
         h.text(" ").text(&format_deadline_ist(deadline)).newline();
     }
-    h.blank_line().text("🔗 Detailed JD: ").text(&format!("{JD_BASE_URL}{}", job.id)).newline();
+    h.blank_line()
+        .text("🔗 Detailed JD: ")
+        .text(&format!("{JD_BASE_URL}{}", job.id))
+        .newline();
     footer(h, notice);
 }
 
@@ -172,12 +183,18 @@ fn generic(h: &mut Html, notice: &Notice, body: &str, header: &str) {
 
 /// 7 → "7.0", 7.25 → "7.25" (as the original's Python floats printed).
 fn number(value: f64) -> String {
-    if value.fract() == 0.0 { format!("{value:.1}") } else { value.to_string() }
+    if value.fract() == 0.0 {
+        format!("{value:.1}")
+    } else {
+        value.to_string()
+    }
 }
 
 fn capitalise(label: &str) -> String {
     let mut chars = label.chars();
-    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 #[cfg(test)]

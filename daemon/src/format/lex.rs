@@ -44,7 +44,13 @@ fn char_atom(rest: &str) -> (Atom<'_>, usize) {
     // `rest` is never empty here: the caller loops while bytes remain.
     let ch = rest.chars().next().unwrap_or('\u{FFFD}');
     let len = ch.len_utf8();
-    (Atom::Char { ch, raw: &rest[..len] }, len)
+    (
+        Atom::Char {
+            ch,
+            raw: &rest[..len],
+        },
+        len,
+    )
 }
 
 fn tag(rest: &str) -> Option<(Atom<'_>, usize)> {
@@ -102,7 +108,9 @@ pub(crate) fn attribute(raw_tag: &str, name: &str) -> Option<String> {
         if rest.is_empty() {
             return None;
         }
-        let key_end = rest.find(|c: char| c == '=' || c.is_whitespace()).unwrap_or(rest.len());
+        let key_end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
         let key = &rest[..key_end];
         rest = rest[key_end..].trim_start();
         let mut value = String::new();
@@ -148,7 +156,13 @@ mod tests {
         let atoms = lex("<a href=\"x?a=1&amp;b=2\">A&amp;😀</a>&bogus; <");
         assert!(matches!(&atoms[0], Atom::Open { name, .. } if name == "a"));
         assert_eq!(atoms[1], Atom::Char { ch: 'A', raw: "A" });
-        assert_eq!(atoms[2], Atom::Char { ch: '&', raw: "&amp;" });
+        assert_eq!(
+            atoms[2],
+            Atom::Char {
+                ch: '&',
+                raw: "&amp;"
+            }
+        );
         assert_eq!(atoms[3].units(), 2);
         assert_eq!(atoms[4], Atom::Close { name: "a".into() });
         assert_eq!(atoms[5], Atom::Char { ch: '&', raw: "&" });
@@ -158,7 +172,10 @@ mod tests {
     #[test]
     fn reads_attributes() {
         let tag = "<a class='x' href=\"https://e.com/?a=1&amp;b=2\">";
-        assert_eq!(attribute(tag, "href").as_deref(), Some("https://e.com/?a=1&b=2"));
+        assert_eq!(
+            attribute(tag, "href").as_deref(),
+            Some("https://e.com/?a=1&b=2")
+        );
         assert_eq!(attribute(tag, "class").as_deref(), Some("x"));
         assert_eq!(attribute(tag, "id"), None);
     }

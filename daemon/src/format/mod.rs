@@ -14,8 +14,8 @@ mod builder;
 mod classify;
 mod dates;
 mod html;
-mod lex;
 mod layout;
+mod lex;
 mod money;
 mod plain;
 mod split;
@@ -44,11 +44,17 @@ pub fn format_notice(notice: &mut Notice, jobs: &[JobProfile]) {
 
     notice.category = Some(category.label().to_owned());
     notice.matched_job_id = job.map(|j| j.id.clone());
-    notice.job_company = job.map(|j| j.company.clone()).filter(|s| !s.trim().is_empty());
-    notice.job_role = job.map(|j| j.job_profile.clone()).filter(|s| !s.trim().is_empty());
+    notice.job_company = job
+        .map(|j| j.company.clone())
+        .filter(|s| !s.trim().is_empty());
+    notice.job_role = job
+        .map(|j| j.job_profile.clone())
+        .filter(|s| !s.trim().is_empty());
     notice.job_location = job.and_then(|j| known(&j.location));
-    notice.package = job
-        .and_then(|j| j.package.map(|p| format_package(Some(p), j.annum_months.as_deref())));
+    notice.package = job.and_then(|j| {
+        j.package
+            .map(|p| format_package(Some(p), j.annum_months.as_deref()))
+    });
     notice.package_breakdown = job.and_then(|j| package_breakdown(&j.package_info));
     notice.formatted_message = layout::render(notice, category.label(), &body_html, job);
 }

@@ -17,7 +17,11 @@ pub fn format_package(amount: Option<f64>, annum_months: Option<&str>) -> String
     let paise = (amount * 100.0).round() as u64;
     let (rupees, fraction) = (paise / 100, paise % 100);
     let grouped = indian_grouping(rupees);
-    if fraction == 0 { format!("₹{grouped}") } else { format!("₹{grouped}.{fraction:02}") }
+    if fraction == 0 {
+        format!("₹{grouped}")
+    } else {
+        format!("₹{grouped}.{fraction:02}")
+    }
 }
 
 /// 1234567 → "12,34,567": the last three digits, then groups of two.
@@ -42,7 +46,11 @@ fn indian_grouping(n: u64) -> String {
 /// the original stored it: "(" newline lines newline ")". `None` when there is no text.
 pub fn package_breakdown(package_info: &str) -> Option<String> {
     let plain = html_to_plain(&portal_to_telegram(package_info));
-    let lines: Vec<&str> = plain.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = plain
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     (!lines.is_empty()).then(|| format!("(\n{}\n)", lines.join("\n")))
 }
 
@@ -55,7 +63,10 @@ mod tests {
         assert_eq!(format_package(Some(850_000.0), None), "₹8.5 LPA");
         assert_eq!(format_package(Some(850_000.0), Some("annum")), "₹8.5 LPA");
         assert_eq!(format_package(Some(100_000.0), Some("Monthly")), "₹1.0 LPM");
-        assert_eq!(format_package(Some(1_234_567.0), Some("month")), "₹12.3 LPM");
+        assert_eq!(
+            format_package(Some(1_234_567.0), Some("month")),
+            "₹12.3 LPM"
+        );
     }
 
     #[test]

@@ -50,7 +50,13 @@ mod tests {
             html_to_plain("see <a href=\"https://e.com/?a=1&amp;b=2\">the form</a>."),
             "see the form (https://e.com/?a=1&b=2)."
         );
-        assert_eq!(html_to_plain("<a href=\"https://e.com\">https://e.com</a>"), "https://e.com");
-        assert_eq!(html_to_plain("<a href=\"https://e.com\"></a>"), "https://e.com");
+        assert_eq!(
+            html_to_plain("<a href=\"https://e.com\">https://e.com</a>"),
+            "https://e.com"
+        );
+        assert_eq!(
+            html_to_plain("<a href=\"https://e.com\"></a>"),
+            "https://e.com"
+        );
     }
 }

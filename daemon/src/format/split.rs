@@ -84,9 +84,9 @@ fn advance(atoms: &[Atom<'_>], stack: &mut Vec<usize>, pos: &mut usize, to: usiz
         match &atoms[*pos] {
             Atom::Open { .. } => stack.push(*pos),
             Atom::Close { name } => {
-                let found = stack.iter().rposition(|&i| {
-                    matches!(&atoms[i], Atom::Open { name: open, .. } if open == name)
-                });
+                let found = stack.iter().rposition(
+                    |&i| matches!(&atoms[i], Atom::Open { name: open, .. } if open == name),
+                );
                 if let Some(at) = found {
                     stack.truncate(at);
                 }
@@ -133,10 +133,18 @@ fn choose_cut(chars: &[char], s: usize, e: usize) -> usize {
     let newline = |c: usize| chars[c] == '\n';
     let space = |c: usize| chars[c].is_whitespace();
     let half = s + (e - s) / 2;
-    let preferences: [(&dyn Fn(usize) -> bool, usize); 5] =
-        [(&blank, half), (&newline, half), (&space, s + 1), (&blank, s + 1), (&newline, s + 1)];
+    let preferences: [(&dyn Fn(usize) -> bool, usize); 5] = [
+        (&blank, half),
+        (&newline, half),
+        (&space, s + 1),
+        (&blank, s + 1),
+        (&newline, s + 1),
+    ];
     for (accept, min) in preferences {
-        if let Some(c) = (min.max(s + 1)..=e).rev().find(|&c| accept(c) && has_text(c)) {
+        if let Some(c) = (min.max(s + 1)..=e)
+            .rev()
+            .find(|&c| accept(c) && has_text(c))
+        {
             return c;
         }
     }
@@ -145,7 +153,11 @@ fn choose_cut(chars: &[char], s: usize, e: usize) -> usize {
     while c > s + 1 && is_combining(chars[c]) {
         c -= 1;
     }
-    if c == s + 1 && is_combining(chars[c]) { e.max(s + 1) } else { c.max(s + 1) }
+    if c == s + 1 && is_combining(chars[c]) {
+        e.max(s + 1)
+    } else {
+        c.max(s + 1)
+    }
 }
 
 /// Characters that belong to the preceding one: combining diacritics, Devanagari signs,

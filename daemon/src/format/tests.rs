@@ -40,8 +40,14 @@ pub(super) fn nimbus_job() -> JobProfile {
         created_at_ms: Some(POSTED_MS),
         deadline_ms: Some(DEADLINE_MS),
         eligibility_marks: vec![
-            EligibilityMark { level: "UG".into(), criteria: 7.0 },
-            EligibilityMark { level: "CLASS_X".into(), criteria: 60.0 },
+            EligibilityMark {
+                level: "UG".into(),
+                criteria: 7.0,
+            },
+            EligibilityMark {
+                level: "CLASS_X".into(),
+                criteria: 60.0,
+            },
         ],
         eligibility_courses: vec![
             "B.Tech - Computer Science and Engineering".into(),
@@ -65,11 +71,20 @@ pub(super) fn nimbus_job() -> JobProfile {
 
 #[test]
 fn fills_the_record_for_a_matched_job() {
-    let mut n = notice("Nimbus Cloud Systems - open for applications", "<p>Apply now</p>");
+    let mut n = notice(
+        "Nimbus Cloud Systems - open for applications",
+        "<p>Apply now</p>",
+    );
     format_notice(&mut n, &[nimbus_job()]);
     assert_eq!(n.category.as_deref(), Some("job posting"));
-    assert_eq!(n.matched_job_id.as_deref(), Some("3f9c2a10-1111-4e2b-9d5e-000000000001"));
-    assert_eq!(n.job_company.as_deref(), Some("Nimbus Cloud Systems Pvt Ltd"));
+    assert_eq!(
+        n.matched_job_id.as_deref(),
+        Some("3f9c2a10-1111-4e2b-9d5e-000000000001")
+    );
+    assert_eq!(
+        n.job_company.as_deref(),
+        Some("Nimbus Cloud Systems Pvt Ltd")
+    );
     assert_eq!(n.job_role.as_deref(), Some("Graduate Engineer Trainee"));
     assert_eq!(n.job_location.as_deref(), Some("Noida, Bengaluru"));
     assert_eq!(n.package.as_deref(), Some("₹8.5 LPA"));
@@ -77,7 +92,10 @@ fn fills_the_record_for_a_matched_job() {
         n.package_breakdown.as_deref(),
         Some("(\nFixed | ₹7,00,000\nJoining Bonus | ₹1,50,000\n)")
     );
-    assert!(n.formatted_message.starts_with("<b>Open for applications - Nimbus"));
+    assert!(
+        n.formatted_message
+            .starts_with("<b>Open for applications - Nimbus")
+    );
 }
 
 #[test]
@@ -93,11 +111,19 @@ fn unmatched_notice_leaves_job_fields_empty() {
 
 #[test]
 fn job_without_package() {
-    let job = JobProfile { package: None, package_info: String::new(), ..nimbus_job() };
+    let job = JobProfile {
+        package: None,
+        package_info: String::new(),
+        ..nimbus_job()
+    };
     let mut n = notice("Nimbus Cloud Systems hiring", "");
     format_notice(&mut n, &[job]);
     assert_eq!(n.package, None);
-    assert!(n.formatted_message.contains("<b>CTC:</b> Not specified\n"), "{}", n.formatted_message);
+    assert!(
+        n.formatted_message.contains("<b>CTC:</b> Not specified\n"),
+        "{}",
+        n.formatted_message
+    );
 }
 
 #[test]
@@ -107,11 +133,17 @@ fn escapes_names_and_content() {
         job_profile: "R&D \"Intern\"".into(),
         ..nimbus_job()
     };
-    let mut n = notice("AT&T Labs hiring: CGPA < 7 & no backlog", "<p>Eligibility: CGPA &lt; 7 &amp; backlog</p>");
+    let mut n = notice(
+        "AT&T Labs hiring: CGPA < 7 & no backlog",
+        "<p>Eligibility: CGPA &lt; 7 &amp; backlog</p>",
+    );
     n.author = "<script>&".into();
     format_notice(&mut n, &[job]);
     let m = &n.formatted_message;
-    assert!(m.contains("AT&amp;T &lt;Labs&gt;'s Job Profile - R&amp;D &quot;Intern&quot;"), "{m}");
+    assert!(
+        m.contains("AT&amp;T &lt;Labs&gt;'s Job Profile - R&amp;D &quot;Intern&quot;"),
+        "{m}"
+    );
     assert!(m.contains("<i>Posted by</i>: &lt;script&gt;&amp;"), "{m}");
     assert!(!m.contains("<script>"));
     assert!(!m.contains("& "));

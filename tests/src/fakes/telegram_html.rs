@@ -88,8 +88,9 @@ pub fn parse_telegram_html(html: &str) -> Result<ParsedMessage, String> {
     while i < bytes.len() {
         match bytes[i] {
             b'&' => {
-                let (ch, len) = decode_entity(&bytes[i..])
-                    .ok_or_else(|| error(format!("Character entity expected at byte offset {i}")))?;
+                let (ch, len) = decode_entity(&bytes[i..]).ok_or_else(|| {
+                    error(format!("Character entity expected at byte offset {i}"))
+                })?;
                 text.push(ch);
                 utf16 += ch.len_utf16();
                 i += len;
@@ -112,7 +113,9 @@ pub fn parse_telegram_html(html: &str) -> Result<ParsedMessage, String> {
                     return Err(error(format!("Unclosed end tag at byte offset {begin}")));
                 }
                 i += 1;
-                let tag = open.pop().ok_or_else(|| error("internal: empty tag stack"))?;
+                let tag = open
+                    .pop()
+                    .ok_or_else(|| error("internal: empty tag stack"))?;
                 if !end_name.is_empty() && end_name != tag.name {
                     return Err(error(format!(
                         "Unmatched end tag at byte offset {begin}, expected \"</{}>\", found \"</{end_name}>\"",
@@ -123,12 +126,18 @@ pub fn parse_telegram_html(html: &str) -> Result<ParsedMessage, String> {
             }
             b'<' => {
                 let (tag, next) = start_tag(html, i)?;
-                open.push(OpenTag { utf16_offset: utf16, ..tag });
+                open.push(OpenTag {
+                    utf16_offset: utf16,
+                    ..tag
+                });
                 i = next;
             }
             _ => {
                 // Copy one whole UTF-8 character.
-                let ch = html[i..].chars().next().ok_or_else(|| error("internal: bad offset"))?;
+                let ch = html[i..]
+                    .chars()
+                    .next()
+                    .ok_or_else(|| error("internal: bad offset"))?;
                 text.push(ch);
                 utf16 += ch.len_utf16();
                 i += ch.len_utf8();
@@ -141,10 +150,13 @@ pub fn parse_telegram_html(html: &str) -> Result<ParsedMessage, String> {
             tag.name
         )));
     }
-    entities.sort_by(|a: &Entity, b: &Entity| {
-        a.offset.cmp(&b.offset).then(b.length.cmp(&a.length))
-    });
-    Ok(ParsedMessage { text, utf16_len: utf16, entities })
+    entities
+        .sort_by(|a: &Entity, b: &Entity| a.offset.cmp(&b.offset).then(b.length.cmp(&a.length)));
+    Ok(ParsedMessage {
+        text,
+        utf16_len: utf16,
+        entities,
+    })
 }
 
 /// `&lt;` `&gt;` `&amp;` `&quot;` `&#NNN;` `&#xHH;` at the start of `rest`: the character and
@@ -189,7 +201,9 @@ fn start_tag(html: &str, begin: usize) -> Result<(OpenTag, usize), String> {
     }
     let name = html[begin + 1..i].to_lowercase();
     if !SUPPORTED.contains(&name.as_str()) {
-        return Err(error(format!("Unsupported start tag \"{name}\" at byte offset {begin}")));
+        return Err(error(format!(
+            "Unsupported start tag \"{name}\" at byte offset {begin}"
+        )));
     }
     let mut argument = String::new();
     while at(i) != b'>' {
@@ -226,7 +240,9 @@ fn start_tag(html: &str, begin: usize) -> Result<(OpenTag, usize), String> {
             i += 1;
         }
         if at(i) == 0 {
-            return Err(error(format!("Unclosed start tag \"{name}\" at byte offset {begin}")));
+            return Err(error(format!(
+                "Unclosed start tag \"{name}\" at byte offset {begin}"
+            )));
         }
         let value = if at(i) != b'\'' && at(i) != b'"' {
             let token_start = i;
@@ -244,14 +260,17 @@ fn start_tag(html: &str, begin: usize) -> Result<(OpenTag, usize), String> {
             i += 1;
             let mut value = String::new();
             while at(i) != quote && at(i) != 0 {
-                if at(i) == b'&' {
-                    if let Some((ch, len)) = decode_entity(&bytes[i..]) {
-                        value.push(ch);
-                        i += len;
-                        continue;
-                    }
+                if at(i) == b'&'
+                    && let Some((ch, len)) = decode_entity(&bytes[i..])
+                {
+                    value.push(ch);
+                    i += len;
+                    continue;
                 }
-                let ch = html[i..].chars().next().ok_or_else(|| error("internal: bad offset"))?;
+                let ch = html[i..]
+                    .chars()
+                    .next()
+                    .ok_or_else(|| error("internal: bad offset"))?;
                 value.push(ch);
                 i += ch.len_utf8();
             }
@@ -280,7 +299,14 @@ fn start_tag(html: &str, begin: usize) -> Result<(OpenTag, usize), String> {
     if name == "tg-emoji" && argument.parse::<i64>().map_or(true, |id| id == 0) {
         return Err(error("Invalid custom emoji identifier specified"));
     }
-    Ok((OpenTag { name, argument, utf16_offset: 0 }, i + 1))
+    Ok((
+        OpenTag {
+            name,
+            argument,
+            utf16_offset: 0,
+        },
+        i + 1,
+    ))
 }
 
 /// Turn a closed tag into an entity (none for an empty range).
@@ -308,17 +334,23 @@ fn close_entity(
         "pre" => ("pre", argument),
         "code" => {
             // `<pre><code class="language-x">` is one pre entity with a language.
-            if let Some(parent) = open.last_mut().filter(|p| p.name == "pre") {
-                if parent.utf16_offset == tag.utf16_offset && argument.is_some() {
-                    parent.argument = tag.argument;
-                    return Ok(());
-                }
+            if let Some(parent) = open.last_mut().filter(|p| p.name == "pre")
+                && parent.utf16_offset == tag.utf16_offset
+                && argument.is_some()
+            {
+                parent.argument = tag.argument;
+                return Ok(());
             }
             ("code", None)
         }
         other => return Err(error(format!("internal: unknown tag {other}"))),
     };
-    entities.push(Entity { kind, offset: tag.utf16_offset, length, argument });
+    entities.push(Entity {
+        kind,
+        offset: tag.utf16_offset,
+        length,
+        argument,
+    });
     Ok(())
 }
 

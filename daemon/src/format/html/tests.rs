@@ -10,13 +10,22 @@ fn keeps_telegram_formatting() {
         conv("<strong>Bold</strong> <em>it</em> <ins>u</ins> <del>s</del> <code>c</code>"),
         "<b>Bold</b> <i>it</i> <u>u</u> <s>s</s> <code>c</code>"
     );
-    assert_eq!(conv("<span class=\"tg-spoiler\">x</span>"), "<tg-spoiler>x</tg-spoiler>");
+    assert_eq!(
+        conv("<span class=\"tg-spoiler\">x</span>"),
+        "<tg-spoiler>x</tg-spoiler>"
+    );
 }
 
 #[test]
 fn escapes_decoded_text() {
-    assert_eq!(conv("<p>CGPA &lt; 7 &amp; backlog</p>"), "CGPA &lt; 7 &amp; backlog");
-    assert_eq!(conv("CGPA < 7 & no backlog > 0"), "CGPA &lt; 7 &amp; no backlog &gt; 0");
+    assert_eq!(
+        conv("<p>CGPA &lt; 7 &amp; backlog</p>"),
+        "CGPA &lt; 7 &amp; backlog"
+    );
+    assert_eq!(
+        conv("CGPA < 7 & no backlog > 0"),
+        "CGPA &lt; 7 &amp; no backlog &gt; 0"
+    );
     assert_eq!(conv("&nbsp;A&nbsp;&nbsp;B &copy; &#8377;5"), "A B © ₹5");
 }
 
@@ -26,7 +35,10 @@ fn links_by_scheme_with_escaped_attribute() {
         conv("<a href=\"https://e.com/?a=1&amp;b=\"q\"\">form</a>"),
         "<a href=\"https://e.com/?a=1&amp;b=\">form</a>"
     );
-    assert_eq!(conv("<a href='mailto:tnp@jiit.ac.in'>mail</a>"), "<a href=\"mailto:tnp@jiit.ac.in\">mail</a>");
+    assert_eq!(
+        conv("<a href='mailto:tnp@jiit.ac.in'>mail</a>"),
+        "<a href=\"mailto:tnp@jiit.ac.in\">mail</a>"
+    );
     assert_eq!(conv("<a href=\"javascript:alert(1)\">x</a>"), "x");
     assert_eq!(conv("<a href=\"/relative\">x</a>"), "x");
     assert_eq!(conv("<a>x</a>"), "x");
@@ -38,13 +50,18 @@ fn links_by_scheme_with_escaped_attribute() {
 
 #[test]
 fn structure_becomes_text() {
-    let html = "<h2>Drive</h2><p>First  para\n line</p><p>Second</p><div>div</div>a<br>b<br><br><br>c";
-    assert_eq!(conv(html), "<b>Drive</b>\n\nFirst para line\n\nSecond\n\ndiv\na\nb\n\nc");
+    let html =
+        "<h2>Drive</h2><p>First  para\n line</p><p>Second</p><div>div</div>a<br>b<br><br><br>c";
+    assert_eq!(
+        conv(html),
+        "<b>Drive</b>\n\nFirst para line\n\nSecond\n\ndiv\na\nb\n\nc"
+    );
 }
 
 #[test]
 fn lists_bullets_and_numbers() {
-    let html = "<ul><li>One</li><li>Two <b>bold</b></li></ul><ol><li>First</li><li>Second</li></ol>";
+    let html =
+        "<ul><li>One</li><li>Two <b>bold</b></li></ul><ol><li>First</li><li>Second</li></ol>";
     assert_eq!(conv(html), "• One\n• Two <b>bold</b>\n1. First\n2. Second");
 }
 
@@ -70,12 +87,18 @@ fn unclosed_and_misnested_tags_are_balanced() {
     assert_eq!(conv("x</b></i>y"), "xy");
     assert_eq!(conv("<b><i></i></b>"), "");
     assert_eq!(conv("<code>a<b>b</b></code>"), "<code>ab</code>");
-    assert_eq!(conv("<a href=\"https://a\">x<a href=\"https://b\">y</a>z</a>"), "<a href=\"https://a\">xy</a>z");
+    assert_eq!(
+        conv("<a href=\"https://a\">x<a href=\"https://b\">y</a>z</a>"),
+        "<a href=\"https://a\">xy</a>z"
+    );
 }
 
 #[test]
 fn pre_keeps_whitespace() {
-    assert_eq!(conv("<p>Run:</p><pre>a  b\n  c</pre>done"), "Run:\n\n<pre>a  b\n  c</pre>\ndone");
+    assert_eq!(
+        conv("<p>Run:</p><pre>a  b\n  c</pre>done"),
+        "Run:\n\n<pre>a  b\n  c</pre>\ndone"
+    );
 }
 
 #[test]

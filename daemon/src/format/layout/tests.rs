@@ -40,13 +40,21 @@ B.Tech - Information Technology
 
 🔗 Detailed JD: http://jiit-placement-updates.tashif.codes/jobs/3f9c2a10-1111-4e2b-9d5e-000000000001
 ";
-    let got = formatted("Nimbus Cloud Systems Pvt. Ltd. is hiring", "<p>Apply by the deadline.</p>", &[nimbus_job()]);
+    let got = formatted(
+        "Nimbus Cloud Systems Pvt. Ltd. is hiring",
+        "<p>Apply by the deadline.</p>",
+        &[nimbus_job()],
+    );
     assert_eq!(got, format!("{expected}{FOOTER}"));
 }
 
 #[test]
 fn job_posting_without_match_uses_the_body() {
-    let got = formatted("Open for applications: Orbit Labs", "<p>Apply <b>today</b></p>", &[nimbus_job()]);
+    let got = formatted(
+        "Open for applications: Orbit Labs",
+        "<p>Apply <b>today</b></p>",
+        &[nimbus_job()],
+    );
     assert_eq!(
         got,
         format!(
@@ -57,8 +65,15 @@ fn job_posting_without_match_uses_the_body() {
 
 #[test]
 fn announcement_is_a_passthrough() {
-    let got = formatted("Library closed", "<p>On <b>Friday</b>.</p><p></p><p>Thanks</p>", &[]);
-    assert_eq!(got, format!("Library closed\nOn <b>Friday</b>.\n\nThanks\n\n{FOOTER}"));
+    let got = formatted(
+        "Library closed",
+        "<p>On <b>Friday</b>.</p><p></p><p>Thanks</p>",
+        &[],
+    );
+    assert_eq!(
+        got,
+        format!("Library closed\nOn <b>Friday</b>.\n\nThanks\n\n{FOOTER}")
+    );
 }
 
 #[test]
@@ -142,7 +157,8 @@ fn null_ish_author_and_missing_time() {
     n.updated_at_ms = 0;
     format_notice(&mut n, &[]);
     assert!(
-        n.formatted_message.ends_with("<i>Posted by</i>: Unknown\n<i>On:</i> Not specified"),
+        n.formatted_message
+            .ends_with("<i>Posted by</i>: Unknown\n<i>On:</i> Not specified"),
         "{}",
         n.formatted_message
     );
@@ -151,7 +167,10 @@ fn null_ish_author_and_missing_time() {
 #[test]
 fn empty_title_becomes_notice() {
     let got = formatted("  ", "<p>Apply</p>", &[]);
-    assert!(got.starts_with("<b>Notice</b>\n\n<b>📢 Job Posting</b>"), "{got}");
+    assert!(
+        got.starts_with("<b>Notice</b>\n\n<b>📢 Job Posting</b>"),
+        "{got}"
+    );
 }
 
 #[test]
@@ -160,10 +179,16 @@ fn monthly_package_and_fractional_marks() {
         package: Some(45_000.0),
         annum_months: Some("monthly".into()),
         package_info: String::new(),
-        eligibility_marks: vec![crate::store::EligibilityMark { level: "UG".into(), criteria: 6.5 }],
+        eligibility_marks: vec![crate::store::EligibilityMark {
+            level: "UG".into(),
+            criteria: 6.5,
+        }],
         ..nimbus_job()
     };
     let got = formatted("Nimbus Cloud Systems internship: apply", "", &[job]);
     assert!(got.contains("<b>CTC:</b> ₹45,000\n"), "{got}");
-    assert!(got.contains("- <b>UG Marks:</b> 6.5 CGPA or equivalent"), "{got}");
+    assert!(
+        got.contains("- <b>UG Marks:</b> 6.5 CGPA or equivalent"),
+        "{got}"
+    );
 }

@@ -34,8 +34,14 @@ fn check(html: &str, limit: usize) -> Vec<String> {
     assert!(!chunks.is_empty() || non_ws(html).is_empty());
     for chunk in &chunks {
         assert!(balanced(chunk), "unbalanced chunk: {chunk}");
-        assert!(visible_utf16_len(chunk) <= limit, "chunk over {limit}: {chunk}");
-        assert!(!non_ws(chunk).is_empty() || chunks.len() == 1, "empty chunk");
+        assert!(
+            visible_utf16_len(chunk) <= limit,
+            "chunk over {limit}: {chunk}"
+        );
+        assert!(
+            !non_ws(chunk).is_empty() || chunks.len() == 1,
+            "empty chunk"
+        );
     }
     let joined: String = chunks.iter().map(|c| non_ws(c)).collect();
     assert_eq!(joined, non_ws(html), "text lost or duplicated");
@@ -72,7 +78,13 @@ fn entities_count_once() {
 fn entity_at_the_cut_is_not_split() {
     let html = format!("{}&amp;&quot;{}", "x".repeat(9), "y".repeat(5));
     let chunks = check(&html, 10);
-    assert_eq!(chunks, vec![format!("{}&amp;", "x".repeat(9)), format!("&quot;{}", "y".repeat(5))]);
+    assert_eq!(
+        chunks,
+        vec![
+            format!("{}&amp;", "x".repeat(9)),
+            format!("&quot;{}", "y".repeat(5))
+        ]
+    );
 }
 
 #[test]
@@ -92,7 +104,10 @@ fn tag_spanning_the_cut_is_closed_and_reopened() {
     let chunks = check(&html, 50);
     assert!(chunks.len() > 2);
     for chunk in chunks.iter().filter(|c| c.contains("word")) {
-        assert!(chunk.starts_with("<b>") && chunk.contains("</b>"), "{chunk}");
+        assert!(
+            chunk.starts_with("<b>") && chunk.contains("</b>"),
+            "{chunk}"
+        );
     }
     assert!(chunks.last().unwrap().ends_with("tail"));
 }
@@ -109,9 +124,15 @@ fn attributes_are_reopened_verbatim() {
 
 #[test]
 fn pre_with_language_survives() {
-    let html = format!("<pre><code class=\"language-rust\">{}</code></pre>", "let x = 1;\n".repeat(30));
+    let html = format!(
+        "<pre><code class=\"language-rust\">{}</code></pre>",
+        "let x = 1;\n".repeat(30)
+    );
     for chunk in check(&html, 100) {
-        assert!(chunk.starts_with("<pre><code class=\"language-rust\">"), "{chunk}");
+        assert!(
+            chunk.starts_with("<pre><code class=\"language-rust\">"),
+            "{chunk}"
+        );
         assert!(chunk.ends_with("</code></pre>"), "{chunk}");
     }
 }
@@ -126,13 +147,22 @@ fn single_word_longer_than_the_limit_loses_nothing() {
 
 #[test]
 fn prefers_blank_line_then_newline_then_space() {
-    let html = format!("{}\n\n{}\n{} {}", "a".repeat(60), "b".repeat(20), "c".repeat(5), "d".repeat(5));
+    let html = format!(
+        "{}\n\n{}\n{} {}",
+        "a".repeat(60),
+        "b".repeat(20),
+        "c".repeat(5),
+        "d".repeat(5)
+    );
     let chunks = check(&html, 90);
     assert_eq!(chunks[0], "a".repeat(60));
     let html = format!("{}\n{} {}", "a".repeat(60), "b".repeat(20), "c".repeat(20));
     assert_eq!(check(&html, 90)[0], "a".repeat(60));
     let html = format!("{} {} {}", "a".repeat(60), "b".repeat(20), "c".repeat(20));
-    assert_eq!(check(&html, 90)[0], format!("{} {}", "a".repeat(60), "b".repeat(20)));
+    assert_eq!(
+        check(&html, 90)[0],
+        format!("{} {}", "a".repeat(60), "b".repeat(20))
+    );
 }
 
 #[test]
@@ -150,7 +180,10 @@ fn devanagari_hard_cut_keeps_marks_with_their_letter() {
         let chunks = check(&word, limit);
         for chunk in &chunks {
             let first = chunk.chars().next().unwrap();
-            assert!(!is_combining(first), "chunk starts with a mark: {chunk:?} (limit {limit})");
+            assert!(
+                !is_combining(first),
+                "chunk starts with a mark: {chunk:?} (limit {limit})"
+            );
         }
     }
     let text = "नमस्ते दुनिया, यह एक परीक्षण है। ".repeat(200);
@@ -173,7 +206,12 @@ fn a_char_wider_than_the_limit_still_progresses() {
 #[test]
 fn misnested_input_still_gives_balanced_chunks() {
     // Not what the formatter writes, but the splitter must not loop or panic.
-    let html = format!("<b>{} <i>{}</b> {}", "a".repeat(30), "b".repeat(30), "c".repeat(30));
+    let html = format!(
+        "<b>{} <i>{}</b> {}",
+        "a".repeat(30),
+        "b".repeat(30),
+        "c".repeat(30)
+    );
     let chunks = split_message(&html, 40);
     assert!(chunks.len() >= 2);
 }
@@ -195,8 +233,21 @@ impl Rng {
 #[test]
 fn random_inputs_keep_the_invariants() {
     let pieces = [
-        "word", " ", "\n", "\n\n", "&amp;", "&lt;", "😀", "ह", "ि", "नमस्ते", "x", "longerwordhere",
-        "&#128512;", "é", "  ",
+        "word",
+        " ",
+        "\n",
+        "\n\n",
+        "&amp;",
+        "&lt;",
+        "😀",
+        "ह",
+        "ि",
+        "नमस्ते",
+        "x",
+        "longerwordhere",
+        "&#128512;",
+        "é",
+        "  ",
     ];
     let tags = ["b", "i", "u", "s", "code", "tg-spoiler"];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);

@@ -10,7 +10,8 @@ fn prefix(detail: &str) -> String {
 
 #[test]
 fn plain_text_and_entities() {
-    let m = parse_telegram_html("CGPA &lt; 7 &amp;&amp; &quot;x&quot; &gt; &#65;&#x42; ok >").unwrap();
+    let m =
+        parse_telegram_html("CGPA &lt; 7 &amp;&amp; &quot;x&quot; &gt; &#65;&#x42; ok >").unwrap();
     assert_eq!(m.text, "CGPA < 7 && \"x\" > AB ok >");
     assert_eq!(m.utf16_len, m.text.encode_utf16().count());
     assert!(m.entities.is_empty());
@@ -30,9 +31,19 @@ fn entities_with_utf16_offsets() {
     )
     .unwrap();
     assert_eq!(m.text, "😀bold both link");
-    let kinds: Vec<_> = m.entities.iter().map(|e| (e.kind, e.offset, e.length)).collect();
-    assert_eq!(kinds, vec![("bold", 2, 9), ("italic", 7, 4), ("text_link", 12, 4)]);
-    assert_eq!(m.entities[2].argument.as_deref(), Some("https://e.com/?a=1&b=2"));
+    let kinds: Vec<_> = m
+        .entities
+        .iter()
+        .map(|e| (e.kind, e.offset, e.length))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![("bold", 2, 9), ("italic", 7, 4), ("text_link", 12, 4)]
+    );
+    assert_eq!(
+        m.entities[2].argument.as_deref(),
+        Some("https://e.com/?a=1&b=2")
+    );
 }
 
 #[test]
@@ -47,12 +58,31 @@ fn every_supported_tag() {
     assert_eq!(
         kinds,
         vec![
-            "bold", "bold", "italic", "italic", "underline", "underline", "strikethrough",
-            "strikethrough", "strikethrough", "spoiler", "spoiler", "code", "pre", "pre",
-            "blockquote", "expandable_blockquote", "custom_emoji"
+            "bold",
+            "bold",
+            "italic",
+            "italic",
+            "underline",
+            "underline",
+            "strikethrough",
+            "strikethrough",
+            "strikethrough",
+            "spoiler",
+            "spoiler",
+            "code",
+            "pre",
+            "pre",
+            "blockquote",
+            "expandable_blockquote",
+            "custom_emoji"
         ]
     );
-    let pre = m.entities.iter().filter(|e| e.kind == "pre").nth(1).unwrap();
+    let pre = m
+        .entities
+        .iter()
+        .filter(|e| e.kind == "pre")
+        .nth(1)
+        .unwrap();
     assert_eq!(pre.argument.as_deref(), Some("rust"));
 }
 
@@ -65,31 +95,64 @@ fn empty_tags_make_no_entity() {
 
 #[test]
 fn unsupported_tags() {
-    assert_eq!(err("hello <foo>x</foo>"), prefix("Unsupported start tag \"foo\" at byte offset 6"));
-    assert_eq!(err("<p>x</p>"), prefix("Unsupported start tag \"p\" at byte offset 0"));
-    assert_eq!(err("a<br/>b"), prefix("Unsupported start tag \"br/\" at byte offset 1"));
+    assert_eq!(
+        err("hello <foo>x</foo>"),
+        prefix("Unsupported start tag \"foo\" at byte offset 6")
+    );
+    assert_eq!(
+        err("<p>x</p>"),
+        prefix("Unsupported start tag \"p\" at byte offset 0")
+    );
+    assert_eq!(
+        err("a<br/>b"),
+        prefix("Unsupported start tag \"br/\" at byte offset 1")
+    );
 }
 
 #[test]
 fn stray_angle_bracket() {
-    assert_eq!(err("CGPA < 7"), prefix("Unsupported start tag \"\" at byte offset 5"));
+    assert_eq!(
+        err("CGPA < 7"),
+        prefix("Unsupported start tag \"\" at byte offset 5")
+    );
     assert_eq!(err("x <"), prefix("Unclosed start tag at byte offset 2"));
     assert_eq!(err("x <b"), prefix("Unclosed start tag at byte offset 2"));
 }
 
 #[test]
 fn stray_ampersand() {
-    assert_eq!(err("A & B"), prefix("Character entity expected at byte offset 2"));
-    assert_eq!(err("&nbsp;"), prefix("Character entity expected at byte offset 0"));
-    assert_eq!(err("x &amp"), prefix("Character entity expected at byte offset 2"));
-    assert_eq!(err("&#0;"), prefix("Character entity expected at byte offset 0"));
-    assert_eq!(err("&#xD800;"), prefix("Character entity expected at byte offset 0"));
-    assert_eq!(err("&#x;"), prefix("Character entity expected at byte offset 0"));
+    assert_eq!(
+        err("A & B"),
+        prefix("Character entity expected at byte offset 2")
+    );
+    assert_eq!(
+        err("&nbsp;"),
+        prefix("Character entity expected at byte offset 0")
+    );
+    assert_eq!(
+        err("x &amp"),
+        prefix("Character entity expected at byte offset 2")
+    );
+    assert_eq!(
+        err("&#0;"),
+        prefix("Character entity expected at byte offset 0")
+    );
+    assert_eq!(
+        err("&#xD800;"),
+        prefix("Character entity expected at byte offset 0")
+    );
+    assert_eq!(
+        err("&#x;"),
+        prefix("Character entity expected at byte offset 0")
+    );
 }
 
 #[test]
 fn nesting_errors() {
-    assert_eq!(err("<b>bold"), prefix("Can't find end tag corresponding to start tag \"b\""));
+    assert_eq!(
+        err("<b>bold"),
+        prefix("Can't find end tag corresponding to start tag \"b\"")
+    );
     assert_eq!(err("x</b>"), prefix("Unexpected end tag at byte offset 1"));
     assert_eq!(
         err("<b><i>x</b></i>"),
@@ -102,14 +165,22 @@ fn nesting_errors() {
 fn attribute_errors() {
     assert_eq!(
         err("<a href>x</a>"),
-        prefix("Expected equal sign in declaration of an attribute of the tag \"a\" at byte offset 0")
+        prefix(
+            "Expected equal sign in declaration of an attribute of the tag \"a\" at byte offset 0"
+        )
     );
     assert_eq!(
         err("<span class=\"x\">y</span>"),
         prefix("Tag \"span\" must have class \"tg-spoiler\" at byte offset 0")
     );
-    assert_eq!(err("<a href=x/y>z</a>"), prefix("Unexpected end of name token at byte offset 8"));
-    assert_eq!(err("<a href=\"x"), prefix("Unclosed start tag at byte offset 0"));
+    assert_eq!(
+        err("<a href=x/y>z</a>"),
+        prefix("Unexpected end of name token at byte offset 8")
+    );
+    assert_eq!(
+        err("<a href=\"x"),
+        prefix("Unclosed start tag at byte offset 0")
+    );
 }
 
 #[test]

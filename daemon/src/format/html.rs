@@ -138,7 +138,9 @@ impl Writer {
             self.close("b");
             self.block(2);
         }
-        if let Some((tag, _)) = telegram_tag(name, Some("https://x"), Some("tg-spoiler")) {
+        // An end tag closes whatever its start tag mapped to (a `</span>` of a non-spoiler
+        // span finds no open spoiler of its own, at worst it ends an enclosing one early).
+        if let Some(tag) = telegram_name(name) {
             self.close(tag);
         }
         if name == "blockquote" || name == "pre" {
@@ -273,32 +275,38 @@ impl Writer {
     }
 }
 
+/// The Telegram tag a portal tag name maps to, ignoring attributes.
+fn telegram_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "b" | "strong" => "b",
+        "i" | "em" => "i",
+        "u" | "ins" => "u",
+        "s" | "strike" | "del" => "s",
+        "code" | "tt" | "kbd" | "samp" => "code",
+        "pre" => "pre",
+        "blockquote" => "blockquote",
+        "tg-spoiler" | "span" => "tg-spoiler",
+        "a" => "a",
+        _ => return None,
+    })
+}
+
 /// The Telegram tag a portal tag maps to, with the start tag to write.
 fn telegram_tag(
     name: &str,
     href: Option<&str>,
     class: Option<&str>,
 ) -> Option<(&'static str, String)> {
-    let simple = |t: &'static str| Some((t, format!("<{t}>")));
+    let tag = telegram_name(name)?;
     match name {
-        "b" | "strong" => simple("b"),
-        "i" | "em" => simple("i"),
-        "u" | "ins" => simple("u"),
-        "s" | "strike" | "del" => simple("s"),
-        "code" | "tt" | "kbd" | "samp" => simple("code"),
-        "pre" => simple("pre"),
-        "blockquote" => simple("blockquote"),
-        "tg-spoiler" => simple("tg-spoiler"),
-        "span" if class.is_some_and(|c| c.split_whitespace().any(|c| c == "tg-spoiler")) => {
-            simple("tg-spoiler")
-        }
+        "span" if !class.is_some_and(|c| c.split_whitespace().any(|c| c == "tg-spoiler")) => None,
         "a" => {
             let href = href?.trim();
             let scheme = href.split_once(':')?.0.to_ascii_lowercase();
             matches!(scheme.as_str(), "http" | "https" | "mailto" | "tg")
                 .then(|| ("a", format!("<a href=\"{}\">", escape(href))))
         }
-        _ => None,
+        _ => Some((tag, format!("<{tag}>"))),
     }
 }
 

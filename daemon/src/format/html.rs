@@ -65,6 +65,9 @@ struct Writer {
     pre: usize,
     /// Cells written in the current table row.
     cells: usize,
+    /// Inside a table cell: block structure (`<p>` in a cell, as editors write) becomes a
+    /// space so the row stays on one line.
+    in_cell: bool,
 }
 
 impl Writer {
@@ -73,8 +76,13 @@ impl Writer {
             "script" | "style" | "head" | "title" | "noscript" | "template" if !self_closing => {
                 self.skip += 1;
             }
+            "br" if self.in_cell => self.space = true,
             "br" => self.newlines = (self.newlines + 1).min(2),
-            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "table" => self.block(2),
+            "table" => {
+                self.in_cell = false;
+                self.block(2)
+            }
+            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => self.block(2),
             "div" | "section" | "article" | "header" | "footer" | "hr" | "dl" | "dt" | "dd" => {
                 self.block(1)
             }
@@ -88,14 +96,20 @@ impl Writer {
             }
             "li" => self.list_item(),
             "tr" => {
+                self.in_cell = false;
                 self.block(1);
                 self.cells = 0;
             }
             "td" | "th" => {
+                // A new cell ends the previous one even when its end tag was left out.
+                self.in_cell = false;
                 if self.cells > 0 {
-                    self.literal(" | ");
+                    self.space = true;
+                    self.literal("|");
                 }
+                self.space = true;
                 self.cells += 1;
+                self.in_cell = true;
             }
             _ => {}
         }
@@ -121,9 +135,21 @@ impl Writer {
             "script" | "style" | "head" | "title" | "noscript" | "template" => {
                 self.skip = self.skip.saturating_sub(1)
             }
-            "p" | "table" => self.block(2),
-            "div" | "section" | "article" | "header" | "footer" | "tr" | "li" | "dl" | "dt"
-            | "dd" | "blockquote" => self.block(1),
+            "td" | "th" => {
+                self.in_cell = false;
+                self.space = true;
+            }
+            "p" => self.block(2),
+            "table" => {
+                self.in_cell = false;
+                self.block(2)
+            }
+            "tr" => {
+                self.in_cell = false;
+                self.block(1)
+            }
+            "div" | "section" | "article" | "header" | "footer" | "li" | "dl" | "dt" | "dd"
+            | "blockquote" => self.block(1),
             "ul" | "ol" => {
                 self.lists.pop();
                 self.block(1);
@@ -163,6 +189,10 @@ impl Writer {
 
     /// Owe at least `n` newlines before the next text.
     fn block(&mut self, n: usize) {
+        if self.in_cell {
+            self.space = true;
+            return;
+        }
         self.newlines = self.newlines.max(n);
         self.space = false;
     }

@@ -112,3 +112,10 @@ fn empty_input() {
     assert_eq!(conv(""), "");
     assert_eq!(conv("<p> &nbsp; </p>"), "");
 }
+
+#[test]
+fn paragraphs_inside_cells_stay_on_the_row() {
+    let html = "<table><tbody><tr><td><p>Fixed</p></td><td><p>₹7,00,000</p><br></td></tr>\
+                <tr><td>Bonus<td>₹1,50,000</tr></tbody></table>";
+    assert_eq!(conv(html), "Fixed | ₹7,00,000\nBonus | ₹1,50,000");
+}

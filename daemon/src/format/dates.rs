@@ -57,31 +57,25 @@ mod tests {
 
     #[test]
     fn host_zone_does_not_matter() {
-        // chrono-tz never reads TZ; prove it by running under a far-away zone.
-        // SAFETY-free: set_var is safe to call in edition 2024 only via unsafe, so spawn a child.
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "format::dates::tests::post_date_in_ist",
-                "--nocapture",
-            ])
-            .env("TZ", "America/Los_Angeles")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "format::dates::tests::post_date_in_ist"])
-            .env("TZ", "Pacific/Kiritimati")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        // chrono-tz never reads TZ, but prove it: rerun the IST test in a child process of
+        // this test binary under far-away zones (setting TZ in-process would race other tests).
+        let exe = std::env::current_exe().unwrap();
+        for tz in ["America/Los_Angeles", "Pacific/Kiritimati", "UTC"] {
+            let out = std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "format::dates::tests::post_date_in_ist",
+                    "--test-threads=1",
+                ])
+                .env("TZ", tz)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "TZ={tz}: {stdout}");
+            assert!(
+                stdout.contains("1 passed"),
+                "TZ={tz}: the test did not run: {stdout}"
+            );
+        }
     }
 }

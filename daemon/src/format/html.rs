@@ -65,18 +65,24 @@ struct Writer {
     pre: usize,
     /// Cells written in the current table row.
     cells: usize,
+    /// Inside a table cell: block structure (`<p>` in a cell, as editors write) becomes a
+    /// space so the row stays on one line.
+    in_cell: bool,
 }
 
 impl Writer {
     fn start(&mut self, name: &str, href: Option<&str>, class: Option<&str>, self_closing: bool) {
         match name {
-            "script" | "style" | "head" | "title" | "noscript" | "template" => {
-                if !self_closing {
-                    self.skip += 1;
-                }
+            "script" | "style" | "head" | "title" | "noscript" | "template" if !self_closing => {
+                self.skip += 1;
             }
+            "br" if self.in_cell => self.space = true,
             "br" => self.newlines = (self.newlines + 1).min(2),
-            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "table" => self.block(2),
+            "table" => {
+                self.in_cell = false;
+                self.block(2)
+            }
+            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => self.block(2),
             "div" | "section" | "article" | "header" | "footer" | "hr" | "dl" | "dt" | "dd" => {
                 self.block(1)
             }
@@ -90,14 +96,20 @@ impl Writer {
             }
             "li" => self.list_item(),
             "tr" => {
+                self.in_cell = false;
                 self.block(1);
                 self.cells = 0;
             }
             "td" | "th" => {
+                // A new cell ends the previous one even when its end tag was left out.
+                self.in_cell = false;
                 if self.cells > 0 {
-                    self.literal(" | ");
+                    self.space = true;
+                    self.literal("|");
                 }
+                self.space = true;
                 self.cells += 1;
+                self.in_cell = true;
             }
             _ => {}
         }
@@ -111,10 +123,10 @@ impl Writer {
             self.block(1);
             self.pre += 1;
         }
-        if let Some((tag, start)) = telegram_tag(name, href, class) {
-            if !self_closing {
-                self.open(tag, start);
-            }
+        if let Some((tag, start)) = telegram_tag(name, href, class)
+            && !self_closing
+        {
+            self.open(tag, start);
         }
     }
 
@@ -123,9 +135,21 @@ impl Writer {
             "script" | "style" | "head" | "title" | "noscript" | "template" => {
                 self.skip = self.skip.saturating_sub(1)
             }
-            "p" | "table" => self.block(2),
-            "div" | "section" | "article" | "header" | "footer" | "tr" | "li" | "dl" | "dt"
-            | "dd" | "blockquote" => self.block(1),
+            "td" | "th" => {
+                self.in_cell = false;
+                self.space = true;
+            }
+            "p" => self.block(2),
+            "table" => {
+                self.in_cell = false;
+                self.block(2)
+            }
+            "tr" => {
+                self.in_cell = false;
+                self.block(1)
+            }
+            "div" | "section" | "article" | "header" | "footer" | "li" | "dl" | "dt" | "dd"
+            | "blockquote" => self.block(1),
             "ul" | "ol" => {
                 self.lists.pop();
                 self.block(1);
@@ -140,7 +164,9 @@ impl Writer {
             self.close("b");
             self.block(2);
         }
-        if let Some((tag, _)) = telegram_tag(name, Some("https://x"), Some("tg-spoiler")) {
+        // An end tag closes whatever its start tag mapped to (a `</span>` of a non-spoiler
+        // span finds no open spoiler of its own, at worst it ends an enclosing one early).
+        if let Some(tag) = telegram_name(name) {
             self.close(tag);
         }
         if name == "blockquote" || name == "pre" {
@@ -163,6 +189,10 @@ impl Writer {
 
     /// Owe at least `n` newlines before the next text.
     fn block(&mut self, n: usize) {
+        if self.in_cell {
+            self.space = true;
+            return;
+        }
         self.newlines = self.newlines.max(n);
         self.space = false;
     }
@@ -275,32 +305,38 @@ impl Writer {
     }
 }
 
+/// The Telegram tag a portal tag name maps to, ignoring attributes.
+fn telegram_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "b" | "strong" => "b",
+        "i" | "em" => "i",
+        "u" | "ins" => "u",
+        "s" | "strike" | "del" => "s",
+        "code" | "tt" | "kbd" | "samp" => "code",
+        "pre" => "pre",
+        "blockquote" => "blockquote",
+        "tg-spoiler" | "span" => "tg-spoiler",
+        "a" => "a",
+        _ => return None,
+    })
+}
+
 /// The Telegram tag a portal tag maps to, with the start tag to write.
 fn telegram_tag(
     name: &str,
     href: Option<&str>,
     class: Option<&str>,
 ) -> Option<(&'static str, String)> {
-    let simple = |t: &'static str| Some((t, format!("<{t}>")));
+    let tag = telegram_name(name)?;
     match name {
-        "b" | "strong" => simple("b"),
-        "i" | "em" => simple("i"),
-        "u" | "ins" => simple("u"),
-        "s" | "strike" | "del" => simple("s"),
-        "code" | "tt" | "kbd" | "samp" => simple("code"),
-        "pre" => simple("pre"),
-        "blockquote" => simple("blockquote"),
-        "tg-spoiler" => simple("tg-spoiler"),
-        "span" if class.is_some_and(|c| c.split_whitespace().any(|c| c == "tg-spoiler")) => {
-            simple("tg-spoiler")
-        }
+        "span" if !class.is_some_and(|c| c.split_whitespace().any(|c| c == "tg-spoiler")) => None,
         "a" => {
             let href = href?.trim();
             let scheme = href.split_once(':')?.0.to_ascii_lowercase();
             matches!(scheme.as_str(), "http" | "https" | "mailto" | "tg")
                 .then(|| ("a", format!("<a href=\"{}\">", escape(href))))
         }
-        _ => None,
+        _ => Some((tag, format!("<{tag}>"))),
     }
 }
 

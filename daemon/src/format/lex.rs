@@ -73,7 +73,8 @@ fn tag(rest: &str) -> Option<(Atom<'_>, usize)> {
 }
 
 fn entity(rest: &str) -> Option<(Atom<'_>, usize)> {
-    let semi = rest.get(..rest.len().min(12))?.find(';')?;
+    // Byte search: a 12-byte window may end inside a multi-byte character.
+    let semi = rest.bytes().take(12).position(|b| b == b';')?;
     let raw = &rest[..=semi];
     let ch = decode_entity(&raw[1..semi])?;
     Some((Atom::Char { ch, raw }, raw.len()))

@@ -20,7 +20,9 @@ pub fn visible_utf16_len(html: &str) -> usize {
 /// A message within the limit is returned unchanged as one chunk. Cuts prefer a blank line,
 /// then a line break, then a space (the first two only when they keep at least half of the
 /// chunk), else a hard cut between characters that avoids separating a combining mark from
-/// its base. A single character wider than `limit` still gets a chunk of its own.
+/// its base. A single character wider than `limit` still gets a chunk of its own. Leading
+/// whitespace of a message over the limit is dropped; a message over the limit that is
+/// nothing but whitespace gives no chunks.
 pub fn split_message(html: &str, limit: usize) -> Vec<String> {
     let atoms = lex(html);
     let total: usize = atoms.iter().map(Atom::units).sum();
@@ -40,8 +42,12 @@ pub fn split_message(html: &str, limit: usize) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut stack: Vec<usize> = Vec::new(); // open-tag atom indices at `pos`
     let mut pos = 0; // atoms before `pos` have been applied to `stack`
-    let mut start_atom = 0;
-    let mut s = 0;
+    // Leading whitespace is dropped like the whitespace at every cut (Telegram trims it).
+    let Some(mut s) = chars.iter().position(|c| !c.is_whitespace()) else {
+        return chunks; // nothing but whitespace, and too much of it: nothing to send
+    };
+    advance(&atoms, &mut stack, &mut pos, vis[s]);
+    let mut start_atom = vis[s];
     loop {
         let prefix = stack.clone();
         let mut used = 0;

@@ -244,41 +244,8 @@ fn start_tag(html: &str, begin: usize) -> Result<(OpenTag, usize), String> {
                 "Unclosed start tag \"{name}\" at byte offset {begin}"
             )));
         }
-        let value = if at(i) != b'\'' && at(i) != b'"' {
-            let token_start = i;
-            while at(i).is_ascii_alphanumeric() || at(i) == b'.' || at(i) == b'-' {
-                i += 1;
-            }
-            if !is_space(at(i)) && at(i) != b'>' {
-                return Err(error(format!(
-                    "Unexpected end of name token at byte offset {token_start}"
-                )));
-            }
-            html[token_start..i].to_lowercase()
-        } else {
-            let quote = at(i);
-            i += 1;
-            let mut value = String::new();
-            while at(i) != quote && at(i) != 0 {
-                if at(i) == b'&' {
-                    if let Some((ch, len)) = decode_entity(&bytes[i..]) {
-                        value.push(ch);
-                        i += len;
-                        continue;
-                    }
-                }
-                let ch = html[i..]
-                    .chars()
-                    .next()
-                    .ok_or_else(|| error("internal: bad offset"))?;
-                value.push(ch);
-                i += ch.len_utf8();
-            }
-            if at(i) == quote {
-                i += 1;
-            }
-            value
-        };
+        let (value, next) = attribute_value(html, i)?;
+        i = next;
         if at(i) == 0 {
             return Err(error(format!("Unclosed start tag at byte offset {begin}")));
         }
@@ -309,6 +276,48 @@ fn start_tag(html: &str, begin: usize) -> Result<(OpenTag, usize), String> {
     ))
 }
 
+/// An attribute value at `i`: quoted (entities decoded, the closing quote optional at the
+/// end of input) or an unquoted name token (`[A-Za-z0-9.-]+`, lower-cased). Returns the value
+/// and the index after it.
+fn attribute_value(html: &str, mut i: usize) -> Result<(String, usize), String> {
+    let bytes = html.as_bytes();
+    let at = |i: usize| bytes.get(i).copied().unwrap_or(0);
+    if at(i) != b'\'' && at(i) != b'"' {
+        let token_start = i;
+        while at(i).is_ascii_alphanumeric() || at(i) == b'.' || at(i) == b'-' {
+            i += 1;
+        }
+        if !is_space(at(i)) && at(i) != b'>' {
+            return Err(error(format!(
+                "Unexpected end of name token at byte offset {token_start}"
+            )));
+        }
+        return Ok((html[token_start..i].to_lowercase(), i));
+    }
+    let quote = at(i);
+    i += 1;
+    let mut value = String::new();
+    while at(i) != quote && at(i) != 0 {
+        if at(i) == b'&'
+            && let Some((ch, len)) = decode_entity(&bytes[i..])
+        {
+            value.push(ch);
+            i += len;
+            continue;
+        }
+        let ch = html[i..]
+            .chars()
+            .next()
+            .ok_or_else(|| error("internal: bad offset"))?;
+        value.push(ch);
+        i += ch.len_utf8();
+    }
+    if at(i) == quote {
+        i += 1;
+    }
+    Ok((value, i))
+}
+
 /// Turn a closed tag into an entity (none for an empty range).
 fn close_entity(
     tag: OpenTag,
@@ -334,11 +343,12 @@ fn close_entity(
         "pre" => ("pre", argument),
         "code" => {
             // `<pre><code class="language-x">` is one pre entity with a language.
-            if let Some(parent) = open.last_mut().filter(|p| p.name == "pre") {
-                if parent.utf16_offset == tag.utf16_offset && argument.is_some() {
-                    parent.argument = tag.argument;
-                    return Ok(());
-                }
+            if let Some(parent) = open.last_mut().filter(|p| p.name == "pre")
+                && parent.utf16_offset == tag.utf16_offset
+                && argument.is_some()
+            {
+                parent.argument = tag.argument;
+                return Ok(());
             }
             ("code", None)
         }

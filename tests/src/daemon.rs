@@ -16,10 +16,16 @@ use tempfile::TempDir;
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let here = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    let candidates = [here.join(name), here.parent().map(|p| p.join(name)).unwrap_or_default()];
+    let candidates = [
+        here.join(name),
+        here.parent().map(|p| p.join(name)).unwrap_or_default(),
+    ];
     match candidates.iter().find(|p| p.is_file()) {
         Some(p) => p.clone(),
-        None => panic!("{name} is missing next to {}: run `cargo build --workspace --bins` first (scripts/test does)", exe.display()),
+        None => panic!(
+            "{name} is missing next to {}: run `cargo build --workspace --bins` first (scripts/test does)",
+            exe.display()
+        ),
     }
 }
 

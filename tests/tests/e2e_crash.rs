@@ -37,7 +37,9 @@ async fn setup() -> (FakeTelegram, FakePortal, Daemon) {
     daemon.wait_until("all subscribers registered", Duration::from_secs(60), |d| {
         d.count("SELECT COUNT(*) FROM subscribers WHERE is_active = 1") == SUBSCRIBERS
     });
-    tg.wait_for_sent(SUBSCRIBERS as usize, Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("{e}"));
+    tg.wait_for_sent(SUBSCRIBERS as usize, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     tg.set_rate_limits(true);
     run_update(&daemon);
     (tg, portal, daemon)
@@ -45,7 +47,12 @@ async fn setup() -> (FakeTelegram, FakePortal, Daemon) {
 
 fn run_update(d: &Daemon) {
     let out = d.ctl(&["run", "update", "--wait"]);
-    assert!(out.status.success(), "run update failed: {}\n{}", String::from_utf8_lossy(&out.stderr), d.log());
+    assert!(
+        out.status.success(),
+        "run update failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        d.log()
+    );
 }
 
 /// Each subscriber holds each of `notices` exactly once.
@@ -69,11 +76,19 @@ async fn kill_9_mid_broadcast_then_restart_delivers_each_notice_once() {
     // Cut the "network" after 250 of the 600 messages, so sends are in flight when we kill.
     tg.stall_after(base + 250);
     let out = daemon.ctl(&["run", "update"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    daemon.wait_until("250 deliveries confirmed and more in flight", Duration::from_secs(60), |d| {
-        d.count("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'") == 250
-            && d.count("SELECT COUNT(*) FROM deliveries WHERE status = 'sending'") > 0
-    });
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    daemon.wait_until(
+        "250 deliveries confirmed and more in flight",
+        Duration::from_secs(60),
+        |d| {
+            d.count("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'") == 250
+                && d.count("SELECT COUNT(*) FROM deliveries WHERE status = 'sending'") > 0
+        },
+    );
     daemon.kill(Signal::SIGKILL);
     daemon.wait_exited(Duration::from_secs(10));
     tg.drop_stalled();
@@ -81,7 +96,11 @@ async fn kill_9_mid_broadcast_then_restart_delivers_each_notice_once() {
     daemon.start();
     run_update(&daemon);
     assert_exactly_once(&tg, &[&title(10), &title(11), &title(12)]);
-    assert_eq!(tg.rate_limited_count(), 0, "the daemon must stay within Telegram's limits");
+    assert_eq!(
+        tg.rate_limited_count(),
+        0,
+        "the daemon must stay within Telegram's limits"
+    );
     assert!(daemon.stop().status.success());
 }
 
@@ -93,12 +112,26 @@ async fn sigterm_mid_broadcast_drains_and_exits_0() {
     }
     let base = tg.sent().len();
     let out = daemon.ctl(&["run", "update"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    tg.wait_for_sent(base + 100, Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tg.wait_for_sent(base + 100, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let pid = daemon.pid().unwrap_or(0);
     daemon.kill(Signal::SIGTERM);
-    daemon.wait_until("the daemon drains and exits", Duration::from_secs(25), |_| !supersetd_tests::daemon::alive(pid));
-    assert!(daemon.log().contains("stopped"), "no clean stop in the log:\n{}", daemon.log());
+    daemon.wait_until(
+        "the daemon drains and exits",
+        Duration::from_secs(25),
+        |_| !supersetd_tests::daemon::alive(pid),
+    );
+    assert!(
+        daemon.log().contains("stopped"),
+        "no clean stop in the log:\n{}",
+        daemon.log()
+    );
     let cancelled = daemon.count("SELECT COUNT(*) FROM runs WHERE outcome = 'cancelled'");
     assert_eq!(cancelled, 1, "the interrupted run is recorded as cancelled");
 
@@ -109,5 +142,8 @@ async fn sigterm_mid_broadcast_drains_and_exits_0() {
 }
 
 fn title(i: usize) -> String {
-    numbered_notice(i)["title"].as_str().unwrap_or_default().to_owned()
+    numbered_notice(i)["title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }

@@ -22,16 +22,27 @@ fn stale_garbage_and_foreign_pid_files_never_block_a_start() {
         let status = d.ctl_json(&["status"]);
         assert_eq!(status["pid"].as_u64(), Some(u64::from(pid)));
         assert!(d.stop().status.success());
-        assert!(!alive(pid as i32), "stop returned while pid {pid} still runs");
-        assert!(alive(1), "pid 1 named in a stale pid file must never be signalled");
+        assert!(
+            !alive(pid as i32),
+            "stop returned while pid {pid} still runs"
+        );
+        assert!(
+            alive(1),
+            "pid 1 named in a stale pid file must never be signalled"
+        );
     }
 }
 
 #[test]
 fn ten_concurrent_starts_leave_exactly_one_daemon() {
     let d = plain();
-    let spawned: Vec<_> = (0..10).map(|_| d.supersetd(&["start"]).spawn().unwrap()).collect();
-    let codes: Vec<i32> = spawned.into_iter().map(|c| c.wait_with_output().unwrap().status.code().unwrap_or(-1)).collect();
+    let spawned: Vec<_> = (0..10)
+        .map(|_| d.supersetd(&["start"]).spawn().unwrap())
+        .collect();
+    let codes: Vec<i32> = spawned
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().status.code().unwrap_or(-1))
+        .collect();
     assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
     assert!(codes.iter().all(|c| *c == 0 || *c == 1), "{codes:?}");
     let running = processes_mentioning(&d.config.display().to_string());
@@ -55,7 +66,10 @@ fn a_stale_socket_is_reclaimed_and_a_live_one_respected() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&a.socket.display().to_string()), "{err}");
-    assert!(a.ctl(&["status"]).status.success(), "the first daemon must be untouched");
+    assert!(
+        a.ctl(&["status"]).status.success(),
+        "the first daemon must be untouched"
+    );
     assert!(a.stop().status.success());
 }
 
@@ -65,22 +79,40 @@ fn sigterm_drains_and_exits_0() {
     d.run_foreground();
     let started = Instant::now();
     d.kill(Signal::SIGTERM);
-    let status = d.wait_exited(Duration::from_secs(25)).expect("the daemon did not exit after SIGTERM");
+    let status = d
+        .wait_exited(Duration::from_secs(25))
+        .expect("the daemon did not exit after SIGTERM");
     assert_eq!(status.code(), Some(0), "{}", d.log());
     assert!(started.elapsed() < Duration::from_secs(21));
-    assert!(!d.socket.exists(), "the socket must be removed on a clean stop");
+    assert!(
+        !d.socket.exists(),
+        "the socket must be removed on a clean stop"
+    );
 }
 
 #[test]
 fn an_unreachable_or_frozen_daemon_gives_exit_3_within_the_timeout() {
     let mut d = plain();
-    assert_eq!(d.ctl(&["status"]).status.code(), Some(3), "no daemon at all");
+    assert_eq!(
+        d.ctl(&["status"]).status.code(),
+        Some(3),
+        "no daemon at all"
+    );
     d.run_foreground();
     d.kill(Signal::SIGSTOP);
     let started = Instant::now();
     let out = d.ctl(&["--timeout", "1", "status"]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
     d.kill(Signal::SIGCONT);
     assert!(d.ctl(&["status"]).status.success());
 }
@@ -95,13 +127,23 @@ fn stop_without_a_daemon_says_so_and_succeeds() {
 
 #[test]
 fn check_config_masks_secrets_and_rejects_bad_values() {
-    let d = Daemon::new(&Endpoints { extra: "[store]\nmongodb_uri = \"mongodb://u:hunter2@db/\"\n".into(), ..Endpoints::default() });
+    let d = Daemon::new(&Endpoints {
+        extra: "[store]\nmongodb_uri = \"mongodb://u:hunter2@db/\"\n".into(),
+        ..Endpoints::default()
+    });
     let mut text = std::fs::read_to_string(&d.config).unwrap();
     text = text.replace("[telegram]\n", "[telegram]\ntoken = \"999:SUPERSECRET\"\n");
     std::fs::write(&d.config, &text).unwrap();
     let out = d.supersetd(&["check-config"]).output().unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!all.contains("SUPERSECRET") && !all.contains("hunter2"), "{all}");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !all.contains("SUPERSECRET") && !all.contains("hunter2"),
+        "{all}"
+    );
     std::fs::write(&d.config, text.replace("[web]\n", "[web]\nbogus = 1\n")).unwrap();
     let out = d.supersetd(&["check-config"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -121,7 +163,9 @@ fn health_and_ready_answer_over_http() {
 
 /// How many live processes have `needle` among their arguments.
 fn processes_mentioning(needle: &str) -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
     dir.filter_map(Result::ok)
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
         .filter(|cmd| cmd.split(|b| *b == 0).any(|arg| arg == needle.as_bytes()))
@@ -131,7 +175,9 @@ fn processes_mentioning(needle: &str) -> usize {
 /// The status code of a plain HTTP/1.0 GET on loopback.
 fn http_status(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return "refused".into() };
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return "refused".into();
+    };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
     let mut reply = String::new();

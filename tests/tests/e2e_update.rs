@@ -53,22 +53,37 @@ fn expected_chunks(d: &Daemon, ids: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for id in ids {
         let html: String = db
-            .query_row("SELECT formatted_message FROM notices WHERE id = ?1", [id], |r| r.get(0))
+            .query_row(
+                "SELECT formatted_message FROM notices WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
             .unwrap_or_else(|e| panic!("notice {id} not stored: {e}"));
-        out.extend(supersetd::format::split_message(&html, supersetd::format::TELEGRAM_TEXT_LIMIT));
+        out.extend(supersetd::format::split_message(
+            &html,
+            supersetd::format::TELEGRAM_TEXT_LIMIT,
+        ));
     }
     out.sort();
     out
 }
 
 fn texts_to(tg: &FakeTelegram, chat: i64, skip: usize) -> Vec<String> {
-    let mut texts: Vec<String> = tg.sent_to(chat).into_iter().skip(skip).map(|m| m.text).collect();
+    let mut texts: Vec<String> = tg
+        .sent_to(chat)
+        .into_iter()
+        .skip(skip)
+        .map(|m| m.text)
+        .collect();
     texts.sort();
     texts
 }
 
 fn ids(notices: &[serde_json::Value]) -> Vec<String> {
-    notices.iter().filter_map(|n| n["identifier"].as_str().map(str::to_owned)).collect()
+    notices
+        .iter()
+        .filter_map(|n| n["identifier"].as_str().map(str::to_owned))
+        .collect()
 }
 
 fn subscribe(w: &World, users: &[(i64, &str)]) {
@@ -76,22 +91,40 @@ fn subscribe(w: &World, users: &[(i64, &str)]) {
     for (id, name) in users {
         w.tg.push_command(*id, *id, name, "/start");
     }
-    w.daemon.wait_until("the bot welcomed every subscriber", Duration::from_secs(30), |_| w.tg.sent().len() >= before + users.len());
+    w.daemon.wait_until(
+        "the bot welcomed every subscriber",
+        Duration::from_secs(30),
+        |_| w.tg.sent().len() >= before + users.len(),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_subscriber_gets_every_new_notice_exactly_once() {
     let w = world(vec![numbered_notice(1), numbered_notice(2)]).await;
     w.daemon.start();
-    let users: [(i64, &str); 5] = [(101, "Asha"), (102, "<b>&Co"), (103, "राहुल"), (104, "Zoë 🎓"), (105, "李雷")];
+    let users: [(i64, &str); 5] = [
+        (101, "Asha"),
+        (102, "<b>&Co"),
+        (103, "राहुल"),
+        (104, "Zoë 🎓"),
+        (105, "李雷"),
+    ];
     subscribe(&w, &users);
     let subs = w.daemon.ctl_json(&["subscribers"]);
     assert_eq!(subs.as_array().map(Vec::len), Some(5), "{subs}");
 
     // A fresh install records the portal's history without flooding anyone.
     run_update(&w.daemon);
-    assert_eq!(w.tg.sent().len(), 5, "the first sync must not send the portal's history");
-    assert_eq!(w.daemon.count("SELECT COUNT(*) FROM notices WHERE sent_to_telegram = 1"), 2);
+    assert_eq!(
+        w.tg.sent().len(),
+        5,
+        "the first sync must not send the portal's history"
+    );
+    assert_eq!(
+        w.daemon
+            .count("SELECT COUNT(*) FROM notices WHERE sent_to_telegram = 1"),
+        2
+    );
 
     let fresh = realistic_notices();
     for n in &fresh {
@@ -99,13 +132,25 @@ async fn every_subscriber_gets_every_new_notice_exactly_once() {
     }
     run_update(&w.daemon);
     let expected = expected_chunks(&w.daemon, &ids(&fresh));
-    assert!(expected.len() > fresh.len(), "the long notice must need more than one message");
+    assert!(
+        expected.len() > fresh.len(),
+        "the long notice must need more than one message"
+    );
     for (chat, _) in users {
-        assert_eq!(texts_to(&w.tg, chat, 1), expected, "chat {chat} did not get each chunk exactly once");
+        assert_eq!(
+            texts_to(&w.tg, chat, 1),
+            expected,
+            "chat {chat} did not get each chunk exactly once"
+        );
     }
     for m in w.tg.sent() {
-        let parsed = parse_telegram_html(&m.text).unwrap_or_else(|e| panic!("invalid HTML sent to {}: {e}", m.chat_id));
-        assert!(parsed.utf16_len <= 4096, "message of {} UTF-16 units", parsed.utf16_len);
+        let parsed = parse_telegram_html(&m.text)
+            .unwrap_or_else(|e| panic!("invalid HTML sent to {}: {e}", m.chat_id));
+        assert!(
+            parsed.utf16_len <= 4096,
+            "message of {} UTF-16 units",
+            parsed.utf16_len
+        );
         assert_eq!(m.parse_mode.as_deref(), Some("HTML"));
     }
 
@@ -123,12 +168,22 @@ async fn every_subscriber_gets_every_new_notice_exactly_once() {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|s| (s["user_id"].as_i64().unwrap_or(0), s["is_active"].as_bool().unwrap_or(true)))
+        .map(|s| {
+            (
+                s["user_id"].as_i64().unwrap_or(0),
+                s["is_active"].as_bool().unwrap_or(true),
+            )
+        })
         .collect();
     assert_eq!(active.get(&102), Some(&false), "{subs}");
     let last = expected_chunks(&w.daemon, &["n-000099".to_owned()]);
     for (chat, _) in users.iter().filter(|(c, _)| *c != 102) {
-        let got: Vec<String> = w.tg.sent_to(*chat).into_iter().map(|m| m.text).filter(|t| last.contains(t)).collect();
+        let got: Vec<String> =
+            w.tg.sent_to(*chat)
+                .into_iter()
+                .map(|m| m.text)
+                .filter(|t| last.contains(t))
+                .collect();
         assert_eq!(got.len(), last.len(), "chat {chat} must get notice 99 once");
     }
     assert!(w.daemon.stop().status.success());

@@ -46,7 +46,9 @@ async fn main() {
     daemon.wait_until("subscribers registered", Duration::from_secs(120), |d| {
         d.count("SELECT COUNT(*) FROM subscribers") == subscribers
     });
-    tg.wait_for_sent(subscribers as usize, Duration::from_secs(60)).await.unwrap_or_else(|e| panic!("{e}"));
+    tg.wait_for_sent(subscribers as usize, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     tg.set_rate_limits(true);
     run_update(&daemon);
     for i in 0..notices {
@@ -62,29 +64,50 @@ async fn main() {
         (Some(a), Some(b)) => b.at.duration_since(a.at),
         _ => Duration::ZERO,
     };
-    let rate = if span.is_zero() { 0.0 } else { (broadcast.len().saturating_sub(1)) as f64 / span.as_secs_f64() };
+    let rate = if span.is_zero() {
+        0.0
+    } else {
+        (broadcast.len().saturating_sub(1)) as f64 / span.as_secs_f64()
+    };
     let busy_rss_kib = rss_kib(pid);
     let (median, p99) = status_round_trip(&daemon, status_calls).await;
 
-    println!("supersetd-bench ({} subscribers x {} notices)", subscribers, notices);
+    println!(
+        "supersetd-bench ({} subscribers x {} notices)",
+        subscribers, notices
+    );
     println!("  broadcast messages     {}", broadcast.len());
-    println!("  broadcast rate         {rate:.1} msg/s (first to last message, {:.2} s)", span.as_secs_f64());
+    println!(
+        "  broadcast rate         {rate:.1} msg/s (first to last message, {:.2} s)",
+        span.as_secs_f64()
+    );
     println!("  run update --wait      {:.2} s", wall.as_secs_f64());
     println!("  429 answers            {}", tg.rate_limited_count());
     println!("  idle RSS               {} KiB", idle_rss_kib);
     println!("  RSS after broadcast    {} KiB", busy_rss_kib);
-    println!("  status round trip      median {} us, p99 {} us over {status_calls} calls", median.as_micros(), p99.as_micros());
+    println!(
+        "  status round trip      median {} us, p99 {} us over {status_calls} calls",
+        median.as_micros(),
+        p99.as_micros()
+    );
     let _ = daemon.stop();
 }
 
 fn arg<T: std::str::FromStr>(name: &str) -> Option<T> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
 }
 
 fn run_update(d: &Daemon) {
     let out = d.ctl(&["run", "update", "--wait"]);
-    assert!(out.status.success(), "run update failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "run update failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -112,6 +135,11 @@ async fn status_round_trip(d: &Daemon, calls: usize) -> (Duration, Duration) {
         }
     }
     samples.sort();
-    let at = |q: f64| samples.get(((samples.len() as f64 - 1.0) * q) as usize).copied().unwrap_or_default();
+    let at = |q: f64| {
+        samples
+            .get(((samples.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or_default()
+    };
     (at(0.5), at(0.99))
 }

@@ -212,7 +212,14 @@ async fn send_message(shared: &Shared, params: &Map<String, Value>) -> Response 
         return fail(ApiFailure::new(400, "Bad Request: message text is empty"));
     };
     let parse_mode = string(params, "parse_mode").filter(|m| !m.is_empty());
-    let request = SendRequest { chat, text, parse_mode };
+    let preview_options = match params.get("link_preview_options") {
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+        Some(other) => other.clone(),
+        None => Value::Null,
+    };
+    let link_preview_disabled =
+        preview_options["is_disabled"].as_bool().unwrap_or(false) || boolean(params, "disable_web_page_preview");
+    let request = SendRequest { chat, text, parse_mode, link_preview_disabled };
     loop {
         let mut released = shared.released.subscribe();
         let outcome = {
@@ -300,7 +307,8 @@ async fn control(AxState(shared): AxState<Arc<Shared>>, Path(action): Path<Strin
                 .iter()
                 .map(|r| {
                     json!({ "chat_id": r.chat_id, "chat": r.chat, "text": r.text,
-                            "parse_mode": r.parse_mode, "message_id": r.message_id })
+                            "parse_mode": r.parse_mode, "message_id": r.message_id,
+                            "link_preview_disabled": r.link_preview_disabled })
                 })
                 .collect();
             Json(json!({ "ok": true, "sent": sent })).into_response()

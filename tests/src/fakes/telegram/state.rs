@@ -27,6 +27,8 @@ pub struct SentRecord {
     pub text: String,
     pub parse_mode: Option<String>,
     pub message_id: i64,
+    /// `link_preview_options.is_disabled` or the older `disable_web_page_preview`.
+    pub link_preview_disabled: bool,
     pub at: Instant,
 }
 
@@ -62,6 +64,7 @@ pub struct SendRequest {
     pub chat: String,
     pub text: String,
     pub parse_mode: Option<String>,
+    pub link_preview_disabled: bool,
 }
 
 #[derive(Debug)]
@@ -195,6 +198,7 @@ impl State {
             text: req.text,
             parse_mode: req.parse_mode,
             message_id,
+            link_preview_disabled: req.link_preview_disabled,
             at: now,
         });
         Ok(message_json(chat_id, &req.chat, message_id, &visible))

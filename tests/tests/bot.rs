@@ -20,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "424242:BOT-test-token";
 const WAIT: Duration = Duration::from_secs(5);
-const UNAVAILABLE: &str = "⚠️ The service is temporarily unavailable. Please try again in a few minutes.";
+const UNAVAILABLE: &str =
+    "⚠️ The service is temporarily unavailable. Please try again in a few minutes.";
 
 struct Harness {
     fake: FakeTelegram,
@@ -37,7 +38,13 @@ impl Harness {
         fake.set_rate_limits(false);
         let dir = tempfile::tempdir().unwrap();
         let store = FlakyStore::open(&dir.path().join("store.db"));
-        let mut harness = Harness { fake, store, cancel: CancellationToken::new(), task: None, _dir: dir };
+        let mut harness = Harness {
+            fake,
+            store,
+            cancel: CancellationToken::new(),
+            task: None,
+            _dir: dir,
+        };
         harness.start_bot();
         harness
     }
@@ -45,9 +52,17 @@ impl Harness {
     fn start_bot(&mut self) {
         let token = Secret::new(TOKEN);
         let bot = build_bot(&token, &self.fake.base_url(), Duration::from_secs(5)).unwrap();
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 5, 20, 0, 0).unwrap()));
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 3, 5, 20, 0, 0).unwrap(),
+        ));
         self.cancel = CancellationToken::new();
-        let task = run_bot(bot, self.store.clone(), clock, BotSettings::default(), self.cancel.clone());
+        let task = run_bot(
+            bot,
+            self.store.clone(),
+            clock,
+            BotSettings::default(),
+            self.cancel.clone(),
+        );
         self.task = Some(tokio::spawn(task));
     }
 
@@ -61,7 +76,10 @@ impl Harness {
         self.fake.push_command(user, user, name, text);
         self.fake.wait_for_sent(before + 1, WAIT).await.unwrap();
         let reply = self.fake.sent()[before].clone();
-        assert_eq!(reply.chat_id, user, "the reply goes to the chat the command came from");
+        assert_eq!(
+            reply.chat_id, user,
+            "the reply goes to the chat the command came from"
+        );
         assert_eq!(reply.parse_mode.as_deref(), Some("HTML"));
         assert!(reply.link_preview_disabled);
         reply.text
@@ -71,7 +89,10 @@ impl Harness {
         let started = Instant::now();
         self.cancel.cancel();
         let task = self.task.take().unwrap();
-        let result = tokio::time::timeout(Duration::from_secs(5), task).await.expect("bot stops").unwrap();
+        let result = tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("bot stops")
+            .unwrap();
         (result, started.elapsed())
     }
 }
@@ -80,21 +101,42 @@ impl Harness {
 async fn start_then_again_then_after_stop() {
     let mut h = Harness::new().await;
     let first = h.ask(1001, "/start").await;
-    assert!(first.starts_with("Hello Asha! 👋\n\nWelcome to SuperSet Placement Notifications Bot!"), "{first}");
-    assert!(first.contains("<b>Commands:</b>") && first.contains("/status - Check your subscription status"));
+    assert!(
+        first.starts_with("Hello Asha! 👋\n\nWelcome to SuperSet Placement Notifications Bot!"),
+        "{first}"
+    );
+    assert!(
+        first.contains("<b>Commands:</b>")
+            && first.contains("/status - Check your subscription status")
+    );
     assert!(first.contains("https://jportal.tashif.codes"));
 
     let again = h.ask(1001, "/start").await;
-    assert!(again.starts_with("Hi Asha! 👋\n\nYou're already registered and active"), "{again}");
+    assert!(
+        again.starts_with("Hi Asha! 👋\n\nYou're already registered and active"),
+        "{again}"
+    );
 
-    assert_eq!(h.ask(1001, "/stop").await, "You've been unsubscribed. Use /start to subscribe again.");
-    assert_eq!(h.ask(1001, "/stop").await, "You're not currently subscribed.");
+    assert_eq!(
+        h.ask(1001, "/stop").await,
+        "You've been unsubscribed. Use /start to subscribe again."
+    );
+    assert_eq!(
+        h.ask(1001, "/stop").await,
+        "You're not currently subscribed."
+    );
 
     let back = h.ask(1001, "/start").await;
-    assert!(back.starts_with("Welcome back Asha! 👋\n\nYour subscription has been reactivated!"), "{back}");
+    assert!(
+        back.starts_with("Welcome back Asha! 👋\n\nYour subscription has been reactivated!"),
+        "{back}"
+    );
     let sub = h.store.get_subscriber(1001).await.unwrap().unwrap();
     assert!(sub.is_active);
-    assert_eq!((sub.chat_id, sub.first_name.as_deref()), (1001, Some("Asha")));
+    assert_eq!(
+        (sub.chat_id, sub.first_name.as_deref()),
+        (1001, Some("Asha"))
+    );
     assert!(h.stop_bot().await.0.is_ok());
 }
 
@@ -102,7 +144,10 @@ async fn start_then_again_then_after_stop() {
 async fn status_for_unknown_active_and_inactive_users() {
     let h = Harness::new().await;
     let unknown = h.ask(7, "/status").await;
-    assert!(unknown.contains("No account found in our database."), "{unknown}");
+    assert!(
+        unknown.contains("No account found in our database."),
+        "{unknown}"
+    );
     h.ask(7, "/start").await;
     let active = h.ask(7, "/status").await;
     assert_eq!(
@@ -113,7 +158,10 @@ async fn status_for_unknown_active_and_inactive_users() {
     );
     h.ask(7, "/stop").await;
     let inactive = h.ask(7, "/status").await;
-    assert!(inactive.contains("marked as inactive") && inactive.contains("User ID: 7"), "{inactive}");
+    assert!(
+        inactive.contains("marked as inactive") && inactive.contains("User ID: 7"),
+        "{inactive}"
+    );
 }
 
 #[tokio::test]
@@ -125,7 +173,11 @@ async fn help_and_command_forms() {
     }
     assert!(!help.contains("**"));
     let username = h.fake.bot_username();
-    assert_eq!(h.ask(5, &format!("/HELP@{}", username.to_uppercase())).await, help);
+    assert_eq!(
+        h.ask(5, &format!("/HELP@{}", username.to_uppercase()))
+            .await,
+        help
+    );
     assert_eq!(h.ask(5, "/Help please").await, help);
 }
 
@@ -142,7 +194,8 @@ async fn ignores_text_unknown_commands_other_bots_and_edits() {
         "text": "/start", "entities": [{ "type": "bot_command", "offset": 0, "length": 6 }] } });
     h.fake.push_update(edited.take());
     h.fake.push_update(json!({ "callback_query": { "id": "1", "from": { "id": 9, "is_bot": false, "first_name": "A" }, "chat_instance": "x" } }));
-    h.fake.push_update(json!({ "something_new": { "weird": true } }));
+    h.fake
+        .push_update(json!({ "something_new": { "weird": true } }));
     // Same chat, so handled in order after everything above.
     let help = h.ask(9, "/help").await;
     assert!(help.contains("/status"));
@@ -190,7 +243,13 @@ async fn commands_sent_while_down_are_answered_once() {
     fake.push_command(50, 50, "Early", "/start");
     let dir = tempfile::tempdir().unwrap();
     let store = FlakyStore::open(&dir.path().join("store.db"));
-    let mut h = Harness { fake, store, cancel: CancellationToken::new(), task: None, _dir: dir };
+    let mut h = Harness {
+        fake,
+        store,
+        cancel: CancellationToken::new(),
+        task: None,
+        _dir: dir,
+    };
     h.start_bot();
     h.fake.wait_for_sent(1, WAIT).await.unwrap();
     assert!(h.fake.sent()[0].text.starts_with("Hello Early!"));
@@ -198,10 +257,18 @@ async fn commands_sent_while_down_are_answered_once() {
 
     let (result, _) = h.stop_bot().await;
     assert!(result.is_ok());
-    assert_eq!(h.fake.pending_updates(), 0, "handled updates are confirmed before stopping");
+    assert_eq!(
+        h.fake.pending_updates(),
+        0,
+        "handled updates are confirmed before stopping"
+    );
     h.start_bot();
     h.ask(51, "/help").await;
-    assert_eq!(h.fake.sent_to(50).len(), 1, "no second answer after the restart");
+    assert_eq!(
+        h.fake.sent_to(50).len(),
+        1,
+        "no second answer after the restart"
+    );
 }
 
 #[tokio::test]
@@ -219,12 +286,25 @@ async fn stops_promptly_in_the_middle_of_a_long_poll() {
 #[tokio::test]
 async fn a_refused_token_is_a_fatal_error() {
     let fake = FakeTelegram::start("1:the-real-token").await;
-    let bot = build_bot(&Secret::new(TOKEN), &fake.base_url(), Duration::from_secs(5)).unwrap();
+    let bot = build_bot(
+        &Secret::new(TOKEN),
+        &fake.base_url(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = FlakyStore::open(&dir.path().join("store.db"));
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let run = run_bot(bot, store, clock, BotSettings::default(), CancellationToken::new());
-    let result = tokio::time::timeout(WAIT, run).await.expect("returns at once");
+    let run = run_bot(
+        bot,
+        store,
+        clock,
+        BotSettings::default(),
+        CancellationToken::new(),
+    );
+    let result = tokio::time::timeout(WAIT, run)
+        .await
+        .expect("returns at once");
     assert!(matches!(result, Err(BotError::InvalidToken)), "{result:?}");
     assert!(!format!("{:?}", result).contains("BOT-test"));
 }

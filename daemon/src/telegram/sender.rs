@@ -11,7 +11,7 @@ use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::{LinkPreviewOptions, ParseMode, Recipient};
 
-use super::{ChatTarget, SendError, SentMessage, Sender, TextMode};
+use super::{ChatTarget, SendError, Sender, SentMessage, TextMode};
 use crate::secret::{Secret, redact};
 
 /// Longest piece of a non-JSON reply (a proxy's HTML error page, say) kept in an error text.
@@ -33,23 +33,35 @@ impl TelegramSender {
 
 impl std::fmt::Debug for TelegramSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TelegramSender").field("api_url", &self.bot.api_url().as_str()).finish_non_exhaustive()
+        f.debug_struct("TelegramSender")
+            .field("api_url", &self.bot.api_url().as_str())
+            .finish_non_exhaustive()
     }
 }
 
 #[async_trait]
 impl Sender for TelegramSender {
-    async fn send(&self, chat: &ChatTarget, text: &str, mode: TextMode) -> Result<SentMessage, SendError> {
+    async fn send(
+        &self,
+        chat: &ChatTarget,
+        text: &str,
+        mode: TextMode,
+    ) -> Result<SentMessage, SendError> {
         let recipient = match chat {
             ChatTarget::Id(id) => Recipient::Id(ChatId(*id)),
             ChatTarget::Username(name) => Recipient::ChannelUsername(name.clone()),
         };
-        let mut request = self.bot.send_message(recipient, text).link_preview_options(no_preview());
+        let mut request = self
+            .bot
+            .send_message(recipient, text)
+            .link_preview_options(no_preview());
         if mode == TextMode::Html {
             request = request.parse_mode(ParseMode::Html);
         }
         match request.await {
-            Ok(message) => Ok(SentMessage { message_id: i64::from(message.id.0) }),
+            Ok(message) => Ok(SentMessage {
+                message_id: i64::from(message.id.0),
+            }),
             Err(error) => Err(classify(&error, &self.token)),
         }
     }
@@ -68,15 +80,25 @@ pub(crate) fn no_preview() -> LinkPreviewOptions {
 /// Map a teloxide error to the case the delivery engine acts on. Every text is redacted.
 pub(crate) fn classify(error: &RequestError, token: &Secret) -> SendError {
     match error {
-        RequestError::RetryAfter(seconds) => SendError::RateLimited { retry_after: seconds.duration() },
-        RequestError::MigrateToChatId(chat) => SendError::Migrated { new_chat_id: chat.0 },
+        RequestError::RetryAfter(seconds) => SendError::RateLimited {
+            retry_after: seconds.duration(),
+        },
+        RequestError::MigrateToChatId(chat) => SendError::Migrated {
+            new_chat_id: chat.0,
+        },
         RequestError::Api(api) => classify_api(api, token),
-        RequestError::Network(e) => SendError::Transient { reason: redact(&error_chain(e.as_ref()), token) },
-        RequestError::Io(e) => SendError::Transient { reason: redact(&error_chain(e.as_ref()), token) },
+        RequestError::Network(e) => SendError::Transient {
+            reason: redact(&error_chain(e.as_ref()), token),
+        },
+        RequestError::Io(e) => SendError::Transient {
+            reason: redact(&error_chain(e.as_ref()), token),
+        },
         RequestError::InvalidJson { source, raw } => {
             let raw: String = raw.chars().take(MAX_RAW_IN_ERROR).collect();
             let reason = format!("unreadable reply from the bot api ({source}): {raw}");
-            SendError::Transient { reason: redact(&reason, token) }
+            SendError::Transient {
+                reason: redact(&reason, token),
+            }
         }
     }
 }
@@ -112,8 +134,13 @@ fn classify_unknown(text: &str, reason: String) -> SendError {
         SendError::Unparseable { reason }
     } else if lower.starts_with("too many requests") {
         // A 429 without `retry_after`: wait a little rather than hammer.
-        SendError::RateLimited { retry_after: std::time::Duration::from_secs(1) }
-    } else if lower.starts_with("bad request") || lower.starts_with("unauthorized") || lower.starts_with("conflict") {
+        SendError::RateLimited {
+            retry_after: std::time::Duration::from_secs(1),
+        }
+    } else if lower.starts_with("bad request")
+        || lower.starts_with("unauthorized")
+        || lower.starts_with("conflict")
+    {
         SendError::Rejected { reason }
     } else {
         // 5xx descriptions ("Internal Server Error", "Bad Gateway", ...) and anything new.
@@ -160,17 +187,37 @@ mod tests {
     fn classifies_api_errors() {
         let t = token();
         let retry = RequestError::RetryAfter(Seconds::from_seconds(7));
-        assert_eq!(classify(&retry, &t), SendError::RateLimited { retry_after: Duration::from_secs(7) });
-        let migrated = RequestError::MigrateToChatId(ChatId(-100_42));
-        assert_eq!(classify(&migrated, &t), SendError::Migrated { new_chat_id: -100_42 });
+        assert_eq!(
+            classify(&retry, &t),
+            SendError::RateLimited {
+                retry_after: Duration::from_secs(7)
+            }
+        );
+        let migrated = RequestError::MigrateToChatId(ChatId(-10_042));
+        assert_eq!(
+            classify(&migrated, &t),
+            SendError::Migrated {
+                new_chat_id: -10_042
+            }
+        );
         let blocked = RequestError::Api(ApiError::BotBlocked);
         assert!(matches!(classify(&blocked, &t), SendError::Blocked { .. }));
-        let forbidden = RequestError::Api(ApiError::Unknown("Forbidden: bot is not a member".into()));
-        assert!(matches!(classify(&forbidden, &t), SendError::Blocked { .. }));
-        let parse = RequestError::Api(ApiError::CantParseEntities("Bad Request: can't parse entities: x".into()));
-        assert!(matches!(classify(&parse, &t), SendError::Unparseable { reason } if reason.contains("can't parse")));
+        let forbidden =
+            RequestError::Api(ApiError::Unknown("Forbidden: bot is not a member".into()));
+        assert!(matches!(
+            classify(&forbidden, &t),
+            SendError::Blocked { .. }
+        ));
+        let parse = RequestError::Api(ApiError::CantParseEntities(
+            "Bad Request: can't parse entities: x".into(),
+        ));
+        assert!(
+            matches!(classify(&parse, &t), SendError::Unparseable { reason } if reason.contains("can't parse"))
+        );
         let not_found = RequestError::Api(ApiError::ChatNotFound);
-        assert!(matches!(classify(&not_found, &t), SendError::Rejected { reason } if reason.contains("chat not found")));
+        assert!(
+            matches!(classify(&not_found, &t), SendError::Rejected { reason } if reason.contains("chat not found"))
+        );
         let server = RequestError::Api(ApiError::Unknown("Internal Server Error".into()));
         assert!(matches!(classify(&server, &t), SendError::Transient { .. }));
     }
@@ -180,8 +227,13 @@ mod tests {
         let t = token();
         let source = serde_json::from_str::<u8>("x").unwrap_err();
         let raw = "<html>/bot123456:SECRET-token/SendMessage</html>".into();
-        let error = RequestError::InvalidJson { source: std::sync::Arc::new(source), raw };
-        let SendError::Transient { reason } = classify(&error, &t) else { panic!("not transient") };
+        let error = RequestError::InvalidJson {
+            source: std::sync::Arc::new(source),
+            raw,
+        };
+        let SendError::Transient { reason } = classify(&error, &t) else {
+            panic!("not transient")
+        };
         assert!(!reason.contains("SECRET"), "{reason}");
     }
 }

@@ -44,14 +44,22 @@ pub async fn start(token: &str) -> FakeTelegram {
 
 impl FakeTelegram {
     pub async fn start(token: &str) -> FakeTelegram {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake telegram on 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local address of the fake telegram");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake telegram on 127.0.0.1:0");
+        let addr = listener
+            .local_addr()
+            .expect("local address of the fake telegram");
         let shared = Arc::new(Shared::new(token));
         let app = routes::router(shared.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        FakeTelegram { addr, shared, server }
+        FakeTelegram {
+            addr,
+            shared,
+            server,
+        }
     }
 
     /// The root to configure as `telegram.api_url`; clients append `/bot<TOKEN>/<Method>`.
@@ -148,7 +156,13 @@ impl FakeTelegram {
     }
 
     pub fn sent_to(&self, chat_id: i64) -> Vec<SentRecord> {
-        self.shared.lock().sent.iter().filter(|r| r.chat_id == chat_id).cloned().collect()
+        self.shared
+            .lock()
+            .sent
+            .iter()
+            .filter(|r| r.chat_id == chat_id)
+            .cloned()
+            .collect()
     }
 
     pub fn rate_limited_count(&self) -> usize {
@@ -157,7 +171,12 @@ impl FakeTelegram {
 
     /// How often `method` was called (any case; a wrong token does not count).
     pub fn calls(&self, method: &str) -> usize {
-        self.shared.lock().calls.get(&method.to_ascii_lowercase()).copied().unwrap_or(0)
+        self.shared
+            .lock()
+            .calls
+            .get(&method.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Wait until at least `n` messages were accepted, or fail with what was seen.
@@ -169,15 +188,25 @@ impl FakeTelegram {
             if count >= n {
                 return Ok(());
             }
-            if tokio::time::timeout_at(deadline.into(), changed.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline.into(), changed.changed())
+                .await
+                .is_err()
+            {
                 let texts: Vec<String> = self.sent().into_iter().map(|r| r.text).collect();
-                return Err(format!("expected {n} sent messages within {timeout:?}, got {count}: {texts:?}"));
+                return Err(format!(
+                    "expected {n} sent messages within {timeout:?}, got {count}: {texts:?}"
+                ));
             }
         }
     }
 
     /// Wait until `method` was called at least `n` times.
-    pub async fn wait_for_calls(&self, method: &str, n: usize, timeout: Duration) -> Result<(), String> {
+    pub async fn wait_for_calls(
+        &self,
+        method: &str,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
             let count = self.calls(method);
@@ -185,7 +214,9 @@ impl FakeTelegram {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(format!("expected {n} calls of {method} within {timeout:?}, got {count}"));
+                return Err(format!(
+                    "expected {n} calls of {method} within {timeout:?}, got {count}"
+                ));
             }
             // Calls have no change signal of their own; a short poll keeps this simple.
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -20,7 +20,11 @@ pub struct FlakyStore {
 
 impl FlakyStore {
     pub fn open(path: &std::path::Path) -> Arc<FlakyStore> {
-        Arc::new(FlakyStore { inner: EmbeddedStore::open(path).unwrap(), fail: AtomicBool::new(false), hold: watch::channel(false).0 })
+        Arc::new(FlakyStore {
+            inner: EmbeddedStore::open(path).unwrap(),
+            fail: AtomicBool::new(false),
+            hold: watch::channel(false).0,
+        })
     }
 
     pub fn set_failing(&self, fail: bool) {
@@ -36,7 +40,9 @@ impl FlakyStore {
         let mut held = self.hold.subscribe();
         let _ = held.wait_for(|h| !*h).await;
         if self.fail.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable { reason: "database is down (test)".into() });
+            return Err(StoreError::Unavailable {
+                reason: "database is down (test)".into(),
+            });
         }
         Ok(())
     }
@@ -51,7 +57,11 @@ impl Store for FlakyStore {
         self.checkpoint().await?;
         self.inner.health().await
     }
-    async fn upsert_subscriber(&self, profile: SubscriberProfile, now: DateTime<Utc>) -> StoreResult<SubscribeOutcome> {
+    async fn upsert_subscriber(
+        &self,
+        profile: SubscriberProfile,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SubscribeOutcome> {
         self.checkpoint().await?;
         self.inner.upsert_subscriber(profile, now).await
     }
@@ -66,7 +76,12 @@ impl Store for FlakyStore {
     async fn list_subscribers(&self, active_only: bool) -> StoreResult<Vec<Subscriber>> {
         self.inner.list_subscribers(active_only).await
     }
-    async fn migrate_chat(&self, old_chat: i64, new_chat: i64, now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn migrate_chat(
+        &self,
+        old_chat: i64,
+        new_chat: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         self.inner.migrate_chat(old_chat, new_chat, now).await
     }
     async fn count_notices(&self) -> StoreResult<u64> {
@@ -81,7 +96,11 @@ impl Store for FlakyStore {
     async fn list_jobs(&self) -> StoreResult<Vec<JobProfile>> {
         self.inner.list_jobs().await
     }
-    async fn save_fetch(&self, notices: Vec<Notice>, jobs: Vec<JobProfile>) -> StoreResult<Vec<String>> {
+    async fn save_fetch(
+        &self,
+        notices: Vec<Notice>,
+        jobs: Vec<JobProfile>,
+    ) -> StoreResult<Vec<String>> {
         self.inner.save_fetch(notices, jobs).await
     }
     async fn get_notice(&self, id: &str) -> StoreResult<Option<Notice>> {
@@ -96,7 +115,12 @@ impl Store for FlakyStore {
     async fn unplanned_notices(&self) -> StoreResult<Vec<Notice>> {
         self.inner.unplanned_notices().await
     }
-    async fn plan_deliveries(&self, notice_id: &str, recipients: &[Recipient], now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn plan_deliveries(
+        &self,
+        notice_id: &str,
+        recipients: &[Recipient],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         self.inner.plan_deliveries(notice_id, recipients, now).await
     }
     async fn due_deliveries(&self, now: DateTime<Utc>) -> StoreResult<Vec<Delivery>> {
@@ -120,7 +144,12 @@ impl Store for FlakyStore {
     async fn save_job_state(&self, state: &JobState) -> StoreResult<()> {
         self.inner.save_job_state(state).await
     }
-    async fn create_run(&self, job: &JobName, trigger: Trigger, started_at: DateTime<Utc>) -> StoreResult<RunId> {
+    async fn create_run(
+        &self,
+        job: &JobName,
+        trigger: Trigger,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<RunId> {
         self.inner.create_run(job, trigger, started_at).await
     }
     async fn save_run(&self, run: &RunInfo) -> StoreResult<()> {

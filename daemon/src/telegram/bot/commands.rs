@@ -15,7 +15,8 @@ use crate::store::{Store, StoreError, SubscribeOutcome, SubscriberProfile};
 /// Subscription dates are shown in the placement cell's time zone.
 const DISPLAY_TZ: chrono_tz::Tz = chrono_tz::Asia::Kolkata;
 
-pub(crate) const UNAVAILABLE: &str = "⚠️ The service is temporarily unavailable. Please try again in a few minutes.";
+pub(crate) const UNAVAILABLE: &str =
+    "⚠️ The service is temporarily unavailable. Please try again in a few minutes.";
 
 const COMMAND_BLOCK: &str = "<b>Commands:</b>\n\
     \u{20}\u{20}/start - Register for notifications\n\
@@ -69,7 +70,12 @@ impl Command {
 
 /// The reply to `command` sent in `message`, as Telegram HTML; `None` when there is nobody to
 /// answer (a message without a sender, e.g. a channel post).
-pub(crate) async fn reply(store: &dyn Store, now: DateTime<Utc>, command: Command, message: &Message) -> Option<String> {
+pub(crate) async fn reply(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    command: Command,
+    message: &Message,
+) -> Option<String> {
     if command == Command::Help {
         return Some(help());
     }
@@ -92,9 +98,16 @@ fn display_name(user: &User) -> String {
     escape(if name.is_empty() { "there" } else { name })
 }
 
-async fn start(store: &dyn Store, now: DateTime<Utc>, user: &User, chat_id: i64) -> Result<String, StoreError> {
+async fn start(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    user: &User,
+    chat_id: i64,
+) -> Result<String, StoreError> {
     let profile = SubscriberProfile {
-        user_id: i64::try_from(user.id.0).map_err(|_| StoreError::Other { reason: "user id out of range".into() })?,
+        user_id: i64::try_from(user.id.0).map_err(|_| StoreError::Other {
+            reason: "user id out of range".into(),
+        })?,
         chat_id,
         username: user.username.clone(),
         first_name: Some(user.first_name.clone()).filter(|n| !n.is_empty()),
@@ -129,7 +142,10 @@ async fn stop(store: &dyn Store, now: DateTime<Utc>, user_id: i64) -> Result<Str
 async fn status(store: &dyn Store, user_id: i64) -> Result<String, StoreError> {
     Ok(match store.get_subscriber(user_id).await? {
         Some(sub) if sub.is_active => {
-            let since = sub.created_at.with_timezone(&DISPLAY_TZ).format("%B %d, %Y");
+            let since = sub
+                .created_at
+                .with_timezone(&DISPLAY_TZ)
+                .format("%B %d, %Y");
             format!(
                 "✅ You're subscribed to SuperSet placement notifications.\n\n\
                  Registered on: {since}\nUser ID: {user_id}\nStatus: Active ✅"
@@ -167,8 +183,14 @@ mod tests {
         let bot = "SuperSetBot";
         assert_eq!(Command::parse("/start", bot), Some(Command::Start));
         assert_eq!(Command::parse("/START", bot), Some(Command::Start));
-        assert_eq!(Command::parse("/start@supersetbot", bot), Some(Command::Start));
-        assert_eq!(Command::parse("/status extra words", bot), Some(Command::Status));
+        assert_eq!(
+            Command::parse("/start@supersetbot", bot),
+            Some(Command::Start)
+        );
+        assert_eq!(
+            Command::parse("/status extra words", bot),
+            Some(Command::Status)
+        );
         assert_eq!(Command::parse("/Help\nmore", bot), Some(Command::Help));
         assert_eq!(Command::parse("/stop@OtherBot", bot), None);
         assert_eq!(Command::parse("/stats", bot), None);

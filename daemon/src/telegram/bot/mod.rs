@@ -81,7 +81,13 @@ pub async fn run_bot(
         return Ok(());
     };
     info!(bot = %username, "bot polling started");
-    let ctx = Arc::new(Ctx { replies: TelegramSender::new(bot, token), store, clock, settings, username });
+    let ctx = Arc::new(Ctx {
+        replies: TelegramSender::new(bot, token),
+        store,
+        clock,
+        settings,
+        username,
+    });
     let tracker = TaskTracker::new();
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut chains: HashMap<i64, JoinHandle<()>> = HashMap::new();
@@ -101,13 +107,21 @@ pub async fn run_bot(
             let UpdateKind::Message(message) = update.kind else {
                 continue; // edited messages, channel posts, callbacks: not ours
             };
-            let Some(command) = message.text().and_then(|t| Command::parse(t, &ctx.username)) else {
+            let Some(command) = message
+                .text()
+                .and_then(|t| Command::parse(t, &ctx.username))
+            else {
                 continue;
             };
             let chat = message.chat.id.0;
             let previous = chains.remove(&chat);
             let ctx = ctx.clone();
-            let span = info_span!("bot_command", command = command.name(), chat, admin = ctx.settings.admin_chat_ids.contains(&chat));
+            let span = info_span!(
+                "bot_command",
+                command = command.name(),
+                chat,
+                admin = ctx.settings.admin_chat_ids.contains(&chat)
+            );
             let task = async move {
                 if let Some(previous) = previous {
                     let _ = previous.await;
@@ -120,7 +134,9 @@ pub async fn run_bot(
         chains.retain(|_, task| !task.is_finished());
     };
     tracker.close();
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()).await.is_ok();
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
+        .await
+        .is_ok();
     if drained {
         poller.confirm().await;
     } else {
@@ -138,11 +154,11 @@ async fn handle(ctx: &Ctx, command: Command, message: &Message) {
     };
     let chat = ChatTarget::Id(message.chat.id.0);
     let mut result = ctx.replies.send(&chat, &text, TextMode::Html).await;
-    if let Err(SendError::RateLimited { retry_after }) = &result {
-        if *retry_after <= MAX_REPLY_RETRY_WAIT {
-            tokio::time::sleep(*retry_after).await;
-            result = ctx.replies.send(&chat, &text, TextMode::Html).await;
-        }
+    if let Err(SendError::RateLimited { retry_after }) = &result
+        && *retry_after <= MAX_REPLY_RETRY_WAIT
+    {
+        tokio::time::sleep(*retry_after).await;
+        result = ctx.replies.send(&chat, &text, TextMode::Html).await;
     }
     if let Err(error) = result {
         warn!(error = %error, "bot reply not delivered");

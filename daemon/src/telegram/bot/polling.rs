@@ -45,11 +45,19 @@ impl Poller {
             .build()
             .map_err(|e| BotError::Client(e.to_string()))?;
         let bot = Bot::with_client(bot.token(), client).set_api_url(bot.api_url());
-        Ok(Poller { bot, token, offset: None, backoff: Duration::ZERO })
+        Ok(Poller {
+            bot,
+            token,
+            offset: None,
+            backoff: Duration::ZERO,
+        })
     }
 
     /// The bot's username from `getMe`, retrying network trouble until `cancel` (then `None`).
-    pub(super) async fn identify(&mut self, cancel: &CancellationToken) -> Result<Option<String>, BotError> {
+    pub(super) async fn identify(
+        &mut self,
+        cancel: &CancellationToken,
+    ) -> Result<Option<String>, BotError> {
         loop {
             let result = tokio::select! {
                 _ = cancel.cancelled() => return Ok(None),
@@ -60,7 +68,9 @@ impl Poller {
                     self.backoff = Duration::ZERO;
                     return Ok(Some(me.username().to_owned()));
                 }
-                Err(RequestError::Api(ApiError::InvalidToken)) => return Err(BotError::InvalidToken),
+                Err(RequestError::Api(ApiError::InvalidToken)) => {
+                    return Err(BotError::InvalidToken);
+                }
                 Err(error) => {
                     warn!(error = %self.describe(&error), "getMe failed; retrying");
                     if !wait(self.next_backoff(), cancel).await {
@@ -72,9 +82,16 @@ impl Poller {
     }
 
     /// The next batch of updates, `None` once `cancel` fires. Waits out failures.
-    pub(super) async fn next_batch(&mut self, cancel: &CancellationToken) -> Result<Option<Vec<Update>>, PollError> {
+    pub(super) async fn next_batch(
+        &mut self,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Vec<Update>>, PollError> {
         loop {
-            let mut request = self.bot.get_updates().timeout(POLL_TIMEOUT.as_secs() as u32).limit(BATCH);
+            let mut request = self
+                .bot
+                .get_updates()
+                .timeout(POLL_TIMEOUT.as_secs() as u32)
+                .limit(BATCH);
             if let Some(offset) = self.offset {
                 request = request.offset(offset);
             }
@@ -89,7 +106,9 @@ impl Poller {
                     self.backoff = Duration::ZERO;
                     return Ok(Some(updates));
                 }
-                Err(RequestError::Api(ApiError::InvalidToken)) => return Err(PollError::InvalidToken),
+                Err(RequestError::Api(ApiError::InvalidToken)) => {
+                    return Err(PollError::InvalidToken);
+                }
                 Err(RequestError::RetryAfter(seconds)) => seconds.duration(),
                 Err(RequestError::Api(ApiError::CantGetUpdates)) => {
                     // A webhook is set: remove it, keeping its pending updates.
@@ -122,10 +141,18 @@ impl Poller {
     /// Tell Telegram everything handled so far is done, so a restart does not see it again.
     pub(super) async fn confirm(&self) {
         let Some(offset) = self.offset else { return };
-        let request = self.bot.get_updates().offset(offset).timeout(0).limit(1).send();
+        let request = self
+            .bot
+            .get_updates()
+            .offset(offset)
+            .timeout(0)
+            .limit(1)
+            .send();
         match tokio::time::timeout(CONFIRM_TIMEOUT, request).await {
             Ok(Ok(_)) => debug!(offset, "handled updates confirmed"),
-            Ok(Err(error)) => debug!(error = %self.describe(&error), "confirming handled updates failed"),
+            Ok(Err(error)) => {
+                debug!(error = %self.describe(&error), "confirming handled updates failed")
+            }
             Err(_) => debug!("confirming handled updates timed out"),
         }
     }

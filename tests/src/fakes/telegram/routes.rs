@@ -78,16 +78,17 @@ fn ok(result: Value) -> Response {
 }
 
 fn fail(failure: ApiFailure) -> Response {
-    let mut body = json!({ "ok": false, "error_code": failure.code, "description": failure.description });
+    let mut body =
+        json!({ "ok": false, "error_code": failure.code, "description": failure.description });
     if let Some(params) = &failure.parameters {
         body["parameters"] = params.clone();
     }
     let status = StatusCode::from_u16(failure.code).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = (status, Json(body)).into_response();
-    if let Some(seconds) = failure.retry_after() {
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+    if let Some(seconds) = failure.retry_after()
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }
@@ -103,7 +104,12 @@ async fn read_params(req: Request) -> Result<Map<String, Value>, ApiFailure> {
     if let Ok(Query(query)) = Query::<HashMap<String, String>>::try_from_uri(req.uri()) {
         params.extend(query.into_iter().map(|(k, v)| (k, Value::String(v))));
     }
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     if content_type.starts_with("application/json") {
         let Json(body) = Json::<Value>::from_request(req, &())
             .await
@@ -171,7 +177,9 @@ async fn api(
         "getme" => ok(shared.lock().get_me()),
         "getwebhookinfo" => {
             let pending = shared.lock().updates.len();
-            ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": pending }))
+            ok(
+                json!({ "url": "", "has_custom_certificate": false, "pending_update_count": pending }),
+            )
         }
         "deletewebhook" => {
             if boolean(&params, "drop_pending_updates") {
@@ -196,7 +204,9 @@ async fn get_updates(shared: &Shared, params: &Map<String, Value>) -> Response {
     let deadline = Instant::now() + timeout.min(shared.lock().long_poll_cap);
     loop {
         let mut changed = shared.updates_changed.subscribe();
-        let batch = shared.lock().take_updates(offset, limit, allowed.as_deref());
+        let batch = shared
+            .lock()
+            .take_updates(offset, limit, allowed.as_deref());
         if !batch.is_empty() || Instant::now() >= deadline {
             return ok(Value::Array(batch));
         }
@@ -217,9 +227,14 @@ async fn send_message(shared: &Shared, params: &Map<String, Value>) -> Response 
         Some(other) => other.clone(),
         None => Value::Null,
     };
-    let link_preview_disabled =
-        preview_options["is_disabled"].as_bool().unwrap_or(false) || boolean(params, "disable_web_page_preview");
-    let request = SendRequest { chat, text, parse_mode, link_preview_disabled };
+    let link_preview_disabled = preview_options["is_disabled"].as_bool().unwrap_or(false)
+        || boolean(params, "disable_web_page_preview");
+    let request = SendRequest {
+        chat,
+        text,
+        parse_mode,
+        link_preview_disabled,
+    };
     loop {
         let mut released = shared.released.subscribe();
         let outcome = {
@@ -245,17 +260,28 @@ async fn send_message(shared: &Shared, params: &Map<String, Value>) -> Response 
 }
 
 /// `POST /__control/<action>` with a JSON body; `GET /__control/{sent,calls,rate_limited}`.
-async fn control(AxState(shared): AxState<Arc<Shared>>, Path(action): Path<String>, req: Request) -> Response {
+async fn control(
+    AxState(shared): AxState<Arc<Shared>>,
+    Path(action): Path<String>,
+    req: Request,
+) -> Response {
     let params = match read_params(req).await {
         Ok(params) => params,
         Err(failure) => return fail(failure),
     };
     let chat = int(&params, "chat_id");
     let done = Json(json!({ "ok": true }));
-    let need_chat = || (StatusCode::BAD_REQUEST, Json(json!({ "ok": false, "error": "chat_id is required" })));
+    let need_chat = || {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "ok": false, "error": "chat_id is required" })),
+        )
+    };
     match action.as_str() {
         "block" | "deactivate" | "chat_not_found" | "reject_html_once" => {
-            let Some(chat) = chat else { return need_chat().into_response() };
+            let Some(chat) = chat else {
+                return need_chat().into_response();
+            };
             let mut state = shared.lock();
             let set = match action.as_str() {
                 "block" => &mut state.blocked,
@@ -274,7 +300,8 @@ async fn control(AxState(shared): AxState<Arc<Shared>>, Path(action): Path<Strin
             done.into_response()
         }
         "fail_next_with_429" => {
-            shared.lock().fail_next_429 = Some(int(&params, "retry_after").unwrap_or(1).max(0) as u64);
+            shared.lock().fail_next_429 =
+                Some(int(&params, "retry_after").unwrap_or(1).max(0) as u64);
             done.into_response()
         }
         "stall_after" => {
@@ -297,7 +324,12 @@ async fn control(AxState(shared): AxState<Arc<Shared>>, Path(action): Path<Strin
             done.into_response()
         }
         "push_update" => {
-            shared.push_update(params.get("update").cloned().unwrap_or(Value::Object(params.clone())));
+            shared.push_update(
+                params
+                    .get("update")
+                    .cloned()
+                    .unwrap_or(Value::Object(params.clone())),
+            );
             done.into_response()
         }
         "sent" => {
@@ -314,11 +346,19 @@ async fn control(AxState(shared): AxState<Arc<Shared>>, Path(action): Path<Strin
             Json(json!({ "ok": true, "sent": sent })).into_response()
         }
         "calls" => {
-            let method = string(&params, "method").unwrap_or_default().to_ascii_lowercase();
+            let method = string(&params, "method")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             let count = shared.lock().calls.get(&method).copied().unwrap_or(0);
             Json(json!({ "ok": true, "count": count })).into_response()
         }
-        "rate_limited" => Json(json!({ "ok": true, "count": shared.lock().rate_limited })).into_response(),
-        _ => (StatusCode::NOT_FOUND, Json(json!({ "ok": false, "error": "unknown control action" }))).into_response(),
+        "rate_limited" => {
+            Json(json!({ "ok": true, "count": shared.lock().rate_limited })).into_response()
+        }
+        _ => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "ok": false, "error": "unknown control action" })),
+        )
+            .into_response(),
     }
 }

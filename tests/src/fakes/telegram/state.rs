@@ -42,7 +42,11 @@ pub struct ApiFailure {
 
 impl ApiFailure {
     pub fn new(code: u16, description: impl Into<String>) -> Self {
-        ApiFailure { code, description: description.into(), parameters: None }
+        ApiFailure {
+            code,
+            description: description.into(),
+            parameters: None,
+        }
     }
 
     fn too_many(retry_after: u64) -> Self {
@@ -97,7 +101,11 @@ pub struct State {
 
 impl State {
     pub fn new(token: &str) -> Self {
-        let bot_id = token.split(':').next().and_then(|id| id.parse().ok()).unwrap_or(7_000_001);
+        let bot_id = token
+            .split(':')
+            .next()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(7_000_001);
         State {
             token: token.to_owned(),
             bot_id,
@@ -155,15 +163,26 @@ impl State {
     }
 
     /// `getUpdates`: confirm everything below `offset`, then hand out what is left.
-    pub fn take_updates(&mut self, offset: i64, limit: usize, allowed: Option<&[String]>) -> Vec<Value> {
+    pub fn take_updates(
+        &mut self,
+        offset: i64,
+        limit: usize,
+        allowed: Option<&[String]>,
+    ) -> Vec<Value> {
         if offset > 0 {
-            self.updates.retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+            self.updates
+                .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
         }
         if let Some(allowed) = allowed.filter(|a| !a.is_empty()) {
             // Telegram never delivers kinds the bot did not ask for.
-            self.updates.retain(|u| update_kind(u).is_some_and(|k| allowed.iter().any(|a| a == k)));
+            self.updates
+                .retain(|u| update_kind(u).is_some_and(|k| allowed.iter().any(|a| a == k)));
         }
-        self.updates.iter().take(limit.clamp(1, 100)).cloned().collect()
+        self.updates
+            .iter()
+            .take(limit.clamp(1, 100))
+            .cloned()
+            .collect()
     }
 
     /// Decide one `sendMessage`: the reply to give, recording the message when accepted.
@@ -173,11 +192,11 @@ impl State {
             return Err(ApiFailure::too_many(retry_after));
         }
         let chat_id = self.resolve_chat(&req.chat)?;
-        if self.rate_limits {
-            if let Some(retry_after) = self.over_limit(chat_id, now) {
-                self.rate_limited += 1;
-                return Err(ApiFailure::too_many(retry_after));
-            }
+        if self.rate_limits
+            && let Some(retry_after) = self.over_limit(chat_id, now)
+        {
+            self.rate_limited += 1;
+            return Err(ApiFailure::too_many(retry_after));
         }
         self.scripted_failure(chat_id, req.parse_mode.as_deref())?;
         let visible = visible_text(&req.text, req.parse_mode.as_deref())?;
@@ -191,7 +210,10 @@ impl State {
         let message_id = *next;
         *next += 1;
         self.recent_all.push_back(now);
-        self.recent_by_chat.entry(chat_id).or_default().push_back(now);
+        self.recent_by_chat
+            .entry(chat_id)
+            .or_default()
+            .push_back(now);
         self.sent.push(SentRecord {
             chat_id,
             chat: req.chat.clone(),
@@ -226,7 +248,10 @@ impl State {
         let recent = self.recent_by_chat.entry(chat_id).or_default();
         recent.retain(|t| now.duration_since(*t) < minute);
         if chat_id > 0 {
-            let last_second = recent.iter().filter(|t| now.duration_since(**t) < second).count();
+            let last_second = recent
+                .iter()
+                .filter(|t| now.duration_since(**t) < second)
+                .count();
             (last_second >= 1).then_some(1)
         } else if recent.len() >= GROUP_PER_MINUTE {
             let oldest = recent.front().copied().unwrap_or(now);
@@ -237,9 +262,16 @@ impl State {
         }
     }
 
-    fn scripted_failure(&mut self, chat_id: i64, parse_mode: Option<&str>) -> Result<(), ApiFailure> {
+    fn scripted_failure(
+        &mut self,
+        chat_id: i64,
+        parse_mode: Option<&str>,
+    ) -> Result<(), ApiFailure> {
         if self.blocked.contains(&chat_id) {
-            return Err(ApiFailure::new(403, "Forbidden: bot was blocked by the user"));
+            return Err(ApiFailure::new(
+                403,
+                "Forbidden: bot was blocked by the user",
+            ));
         }
         if self.deactivated.contains(&chat_id) {
             return Err(ApiFailure::new(403, "Forbidden: user is deactivated"));
@@ -267,17 +299,26 @@ impl State {
 
 /// `message`, `edited_message`, ...: the one key of an update besides `update_id`.
 fn update_kind(update: &Value) -> Option<&str> {
-    update.as_object()?.keys().map(String::as_str).find(|k| *k != "update_id")
+    update
+        .as_object()?
+        .keys()
+        .map(String::as_str)
+        .find(|k| *k != "update_id")
 }
 
 /// The text the recipient sees, as Telegram derives it from the parse mode.
 fn visible_text(text: &str, parse_mode: Option<&str>) -> Result<String, ApiFailure> {
     match parse_mode.map(str::to_ascii_lowercase).as_deref() {
         None | Some("") => Ok(text.to_owned()),
-        Some("html") => parse_telegram_html(text).map(|p| p.text).map_err(|d| ApiFailure::new(400, d)),
+        Some("html") => parse_telegram_html(text)
+            .map(|p| p.text)
+            .map_err(|d| ApiFailure::new(400, d)),
         // The fake does not model Markdown; it accepts it verbatim.
         Some("markdown") | Some("markdownv2") => Ok(text.to_owned()),
-        Some(other) => Err(ApiFailure::new(400, format!("Bad Request: unsupported parse_mode \"{other}\""))),
+        Some(other) => Err(ApiFailure::new(
+            400,
+            format!("Bad Request: unsupported parse_mode \"{other}\""),
+        )),
     }
 }
 
@@ -298,12 +339,25 @@ fn message_json(chat_id: i64, chat: &str, message_id: i64, visible: &str) -> Val
 }
 
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// A realistic private-chat command update (without `update_id`, added when queued).
-pub fn command_update(message_id: i64, user_id: i64, chat_id: i64, first_name: &str, text: &str) -> Value {
-    let command_len = text.split_whitespace().next().map(|c| c.encode_utf16().count()).unwrap_or(0);
+pub fn command_update(
+    message_id: i64,
+    user_id: i64,
+    chat_id: i64,
+    first_name: &str,
+    text: &str,
+) -> Value {
+    let command_len = text
+        .split_whitespace()
+        .next()
+        .map(|c| c.encode_utf16().count())
+        .unwrap_or(0);
     let entities = if text.starts_with('/') {
         json!([{ "type": "bot_command", "offset": 0, "length": command_len }])
     } else {

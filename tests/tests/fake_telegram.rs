@@ -110,12 +110,12 @@ async fn rate_limits_answer_429_with_header_and_parameters() {
     // Groups: 20 a minute.
     for i in 0..20 {
         assert_eq!(
-            send(&fake, -100_77, &format!("{i}")).await.0,
+            send(&fake, -10_077, &format!("{i}")).await.0,
             200,
             "message {i}"
         );
     }
-    let (status, body, _) = send(&fake, -100_77, "21st").await;
+    let (status, body, _) = send(&fake, -10_077, "21st").await;
     assert_eq!(status, 429);
     let wait = body["parameters"]["retry_after"].as_u64().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");

@@ -319,3 +319,19 @@ async fn a_flood_limited_reply_is_retried() {
     assert_eq!(h.fake.rate_limited_count(), 1);
     assert!(h.fake.sent_to(70)[1].text.contains("No account found"));
 }
+
+#[tokio::test]
+async fn a_stuck_command_does_not_hold_up_the_stop() {
+    let mut h = Harness::new().await;
+    h.store.set_held(true);
+    h.fake.push_command(80, 80, "Stuck", "/start");
+    // Polling moved on, so the command is in its handler, waiting for the store.
+    h.fake.wait_for_calls("getUpdates", 2, WAIT).await.unwrap();
+    let (result, took) = h.stop_bot().await;
+    assert!(result.is_ok());
+    assert!(
+        took < Duration::from_secs(4),
+        "drain is bounded: took {took:?}"
+    );
+    assert!(h.fake.sent().is_empty());
+}

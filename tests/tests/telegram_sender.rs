@@ -263,3 +263,19 @@ async fn a_stalled_network_times_out_as_transient() {
         .unwrap();
     fake.wait_for_sent(2, Duration::from_secs(2)).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_bot_api_that_went_away_is_transient() {
+    let (fake, sender) = setup().await;
+    sender
+        .send(&ChatTarget::Id(1), "before", TextMode::Plain)
+        .await
+        .unwrap();
+    fake.shutdown().await;
+    let err = sender
+        .send(&ChatTarget::Id(1), "after", TextMode::Plain)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SendError::Transient { .. }), "{err:?}");
+    assert_no_token(&err);
+}

@@ -52,8 +52,11 @@ impl FakeTelegram {
             .expect("local address of the fake telegram");
         let shared = Arc::new(Shared::new(token));
         let app = routes::router(shared.clone());
+        let closed = shared.closed.clone();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(closed.cancelled_owned())
+                .await;
         });
         FakeTelegram {
             addr,
@@ -224,8 +227,18 @@ impl FakeTelegram {
     }
 }
 
+impl FakeTelegram {
+    /// Stop serving and wait until the port is closed and open connections are gone, as
+    /// when Telegram becomes unreachable.
+    pub async fn shutdown(mut self) {
+        self.shared.closed.cancel();
+        let _ = (&mut self.server).await;
+    }
+}
+
 impl Drop for FakeTelegram {
     fn drop(&mut self) {
-        self.server.abort();
+        // Graceful shutdown ends waiting requests and closes connections; the task then ends.
+        self.shared.closed.cancel();
     }
 }

@@ -38,8 +38,9 @@ use crate::store::SharedStore;
 /// Commands handled at once. Beyond this the loop stops reading updates until one finishes:
 /// backpressure on a slow store instead of an unbounded pile of tasks.
 const MAX_IN_FLIGHT: usize = 64;
-/// How long a stopping bot lets in-flight commands finish before giving up on them (they are
-/// then not confirmed, so Telegram hands them out again after the restart).
+/// How long a stopping bot lets in-flight commands finish before abandoning them. An update
+/// is confirmed to Telegram by the poll after it was handed to its handler, so a command
+/// abandoned here (a store hung for seconds during a stop) is not answered after the restart.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 /// A reply that hits a flood limit is retried once if Telegram asks for at most this wait.
 const MAX_REPLY_RETRY_WAIT: Duration = Duration::from_secs(10);
@@ -91,6 +92,8 @@ pub async fn run_bot(
     let tracker = TaskTracker::new();
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut chains: HashMap<i64, JoinHandle<()>> = HashMap::new();
+    // Cancelled only when a stop has waited DRAIN_TIMEOUT for handlers in vain.
+    let abandon = CancellationToken::new();
     let outcome = loop {
         let updates = match poller.next_batch(&cancel).await {
             Ok(Some(updates)) => updates,
@@ -99,6 +102,7 @@ pub async fn run_bot(
         };
         for update in updates {
             let permit = tokio::select! {
+                biased;
                 _ = cancel.cancelled() => break,
                 permit = permits.clone().acquire_owned() => permit,
             };
@@ -116,6 +120,7 @@ pub async fn run_bot(
             let chat = message.chat.id.0;
             let previous = chains.remove(&chat);
             let ctx = ctx.clone();
+            let abandon = abandon.clone();
             let span = info_span!(
                 "bot_command",
                 command = command.name(),
@@ -123,10 +128,16 @@ pub async fn run_bot(
                 admin = ctx.settings.admin_chat_ids.contains(&chat)
             );
             let task = async move {
-                if let Some(previous) = previous {
-                    let _ = previous.await;
+                let work = async {
+                    if let Some(previous) = previous {
+                        let _ = previous.await;
+                    }
+                    handle(&ctx, command, &message).await;
+                };
+                tokio::select! {
+                    _ = abandon.cancelled() => {}
+                    _ = work => {}
                 }
-                handle(&ctx, command, &message).await;
                 drop(permit);
             };
             chains.insert(chat, tracker.spawn(task.instrument(span)));
@@ -141,6 +152,8 @@ pub async fn run_bot(
         poller.confirm().await;
     } else {
         warn!("bot commands still running at shutdown; telegram will deliver them again");
+        abandon.cancel();
+        tracker.wait().await;
     }
     info!("bot polling stopped");
     outcome

@@ -60,6 +60,7 @@ impl Poller {
     ) -> Result<Option<String>, BotError> {
         loop {
             let result = tokio::select! {
+                biased;
                 _ = cancel.cancelled() => return Ok(None),
                 result = self.bot.get_me().send() => result,
             };
@@ -98,6 +99,7 @@ impl Poller {
             // Dropping an unanswered poll loses nothing: updates stay queued at Telegram until
             // a later offset confirms them.
             let result = tokio::select! {
+                biased;
                 _ = cancel.cancelled() => return Ok(None),
                 result = request.send() => result,
             };

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::state::{ApiFailure, SendRequest, State, command_update};
 
@@ -24,6 +25,8 @@ pub struct Shared {
     pub updates_changed: watch::Sender<u64>,
     pub sent_changed: watch::Sender<u64>,
     pub released: watch::Sender<u64>,
+    /// Fired when the fake is dropped: waiting requests end and connections close.
+    pub closed: CancellationToken,
 }
 
 impl Shared {
@@ -33,6 +36,7 @@ impl Shared {
             updates_changed: watch::channel(0).0,
             sent_changed: watch::channel(0).0,
             released: watch::channel(0).0,
+            closed: CancellationToken::new(),
         }
     }
 
@@ -210,7 +214,10 @@ async fn get_updates(shared: &Shared, params: &Map<String, Value>) -> Response {
         if !batch.is_empty() || Instant::now() >= deadline {
             return ok(Value::Array(batch));
         }
-        let _ = tokio::time::timeout_at(deadline.into(), changed.changed()).await;
+        tokio::select! {
+            _ = shared.closed.cancelled() => return ok(json!([])),
+            _ = tokio::time::timeout_at(deadline.into(), changed.changed()) => {}
+        }
     }
 }
 
@@ -248,7 +255,10 @@ async fn send_message(shared: &Shared, params: &Map<String, Value>) -> Response 
         match outcome {
             // The "network" is cut: hold the request open, record nothing.
             None => {
-                let _ = released.changed().await;
+                tokio::select! {
+                    _ = shared.closed.cancelled() => return StatusCode::BAD_GATEWAY.into_response(),
+                    _ = released.changed() => {}
+                }
             }
             Some(Ok(message)) => {
                 Shared::bump(&shared.sent_changed);

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use teloxide::prelude::*;
-use teloxide::types::UpdateKind;
-use tokio::sync::Semaphore;
+use teloxide::types::{Update, UpdateKind};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -53,7 +53,7 @@ pub struct BotSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
-    #[error("telegram refused the bot token (401/404 from getMe): check telegram.bot_token")]
+    #[error("telegram refused the bot token (401/404): check telegram.bot_token")]
     InvalidToken,
     #[error("cannot build the polling HTTP client: {0}")]
     Client(String),
@@ -89,11 +89,7 @@ pub async fn run_bot(
         settings,
         username,
     });
-    let tracker = TaskTracker::new();
-    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    let mut chains: HashMap<i64, JoinHandle<()>> = HashMap::new();
-    // Cancelled only when a stop has waited DRAIN_TIMEOUT for handlers in vain.
-    let abandon = CancellationToken::new();
+    let mut handlers = Handlers::new(ctx);
     let outcome = loop {
         let updates = match poller.next_batch(&cancel).await {
             Ok(Some(updates)) => updates,
@@ -104,59 +100,95 @@ pub async fn run_bot(
             let permit = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => break,
-                permit = permits.clone().acquire_owned() => permit,
+                permit = handlers.permits.clone().acquire_owned() => permit,
             };
             let Ok(permit) = permit else { break };
             poller.handled(update.id);
-            let UpdateKind::Message(message) = update.kind else {
-                continue; // edited messages, channel posts, callbacks: not ours
-            };
-            let Some(command) = message
-                .text()
-                .and_then(|t| Command::parse(t, &ctx.username))
-            else {
-                continue;
-            };
-            let chat = message.chat.id.0;
-            let previous = chains.remove(&chat);
-            let ctx = ctx.clone();
-            let abandon = abandon.clone();
-            let span = info_span!(
-                "bot_command",
-                command = command.name(),
-                chat,
-                admin = ctx.settings.admin_chat_ids.contains(&chat)
-            );
-            let task = async move {
-                let work = async {
-                    if let Some(previous) = previous {
-                        let _ = previous.await;
-                    }
-                    handle(&ctx, command, &message).await;
-                };
-                tokio::select! {
-                    _ = abandon.cancelled() => {}
-                    _ = work => {}
-                }
-                drop(permit);
-            };
-            chains.insert(chat, tracker.spawn(task.instrument(span)));
+            handlers.dispatch(update, permit);
         }
-        chains.retain(|_, task| !task.is_finished());
+        handlers.forget_finished();
     };
-    tracker.close();
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
-        .await
-        .is_ok();
-    if drained {
+    if handlers.drain().await {
         poller.confirm().await;
-    } else {
-        warn!("bot commands still running at shutdown; telegram will deliver them again");
-        abandon.cancel();
-        tracker.wait().await;
     }
     info!("bot polling stopped");
     outcome
+}
+
+/// The running command handlers: at most [`MAX_IN_FLIGHT`], chained per chat.
+struct Handlers {
+    ctx: Arc<Ctx>,
+    tracker: TaskTracker,
+    permits: Arc<Semaphore>,
+    /// The latest handler of each chat; the next one for that chat waits for it.
+    chains: HashMap<i64, JoinHandle<()>>,
+    /// Cancelled only when a stop has waited [`DRAIN_TIMEOUT`] for handlers in vain.
+    abandon: CancellationToken,
+}
+
+impl Handlers {
+    fn new(ctx: Arc<Ctx>) -> Handlers {
+        Handlers {
+            ctx,
+            tracker: TaskTracker::new(),
+            permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            chains: HashMap::new(),
+            abandon: CancellationToken::new(),
+        }
+    }
+
+    /// Start handling `update` if it is a command of ours; anything else is dropped here.
+    fn dispatch(&mut self, update: Update, permit: OwnedSemaphorePermit) {
+        let UpdateKind::Message(message) = update.kind else {
+            return; // edited messages, channel posts, callbacks: not ours
+        };
+        let Some(command) = message
+            .text()
+            .and_then(|t| Command::parse(t, &self.ctx.username))
+        else {
+            return;
+        };
+        let chat = message.chat.id.0;
+        let previous = self.chains.remove(&chat);
+        let ctx = self.ctx.clone();
+        let abandon = self.abandon.clone();
+        let admin = ctx.settings.admin_chat_ids.contains(&chat);
+        let span = info_span!("bot_command", command = command.name(), chat, admin);
+        let task = async move {
+            let work = async {
+                if let Some(previous) = previous {
+                    let _ = previous.await;
+                }
+                handle(&ctx, command, &message).await;
+            };
+            tokio::select! {
+                _ = abandon.cancelled() => {}
+                _ = work => {}
+            }
+            drop(permit);
+        };
+        self.chains
+            .insert(chat, self.tracker.spawn(task.instrument(span)));
+    }
+
+    fn forget_finished(&mut self) {
+        self.chains.retain(|_, task| !task.is_finished());
+    }
+
+    /// Let running handlers finish, for at most [`DRAIN_TIMEOUT`]. True if all finished.
+    async fn drain(self) -> bool {
+        self.tracker.close();
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.tracker.wait())
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        warn!("bot commands still running at shutdown were abandoned");
+        self.abandon.cancel();
+        self.tracker.wait().await;
+        false
+    }
 }
 
 async fn handle(ctx: &Ctx, command: Command, message: &Message) {

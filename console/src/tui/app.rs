@@ -19,7 +19,7 @@ use futures::StreamExt;
 use ratatui::backend::{Backend, TestBackend};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::{Frame, Terminal};
 use supersetd_proto::{Access, ServerHello};
@@ -266,29 +266,17 @@ impl App {
     fn header_status(&self) -> Vec<Span<'static>> {
         let t = self.opts.theme;
         let socket = self.opts.socket.display();
-        let mut spans = match &self.link {
+        let mut spans: Vec<Span<'static>> = match &self.link {
             Link::Connecting {
                 attempt: 1,
                 last_error: None,
             } => {
                 vec![Span::styled(format!("connecting to {socket}…"), t.warn())]
             }
-            Link::Connecting {
-                attempt,
-                last_error,
-            } => {
-                let mut s = vec![Span::styled(
-                    format!("reconnecting to {socket} (attempt {attempt})…"),
-                    t.warn(),
-                )];
-                if let Some(err) = last_error {
-                    s.push(Span::styled(
-                        format!(" {}", format::first_line(err)),
-                        t.dim(),
-                    ));
-                }
-                s
-            }
+            Link::Connecting { attempt, .. } => vec![Span::styled(
+                format!("reconnecting to {socket} (attempt {attempt})…"),
+                t.warn(),
+            )],
             Link::Incompatible(text) => vec![Span::styled(text.clone(), t.bad())],
             Link::Connected { hello, uptime_ms } => {
                 let mut s = vec![
@@ -305,7 +293,7 @@ impl App {
             }
         };
         if self.is_read_only() {
-            spans.push(Span::styled(" · read-only", t.accent()));
+            spans.insert(0, Span::styled("read-only · ", t.accent()));
         }
         spans
     }
@@ -329,6 +317,15 @@ impl App {
         chrome::draw_header(frame, header, self.header_status(), theme);
         let titles: Vec<&'static str> = self.views.iter().map(|v| v.title()).collect();
         chrome::draw_tabs(frame, tabs, &titles, self.focus, theme);
+        // The row under the tabs says why we are not connected; otherwise it is a spacer.
+        if let Link::Connecting {
+            last_error: Some(err),
+            ..
+        } = &self.link
+        {
+            let notice = Line::styled(format::first_line(err).to_owned(), theme.bad());
+            frame.render_widget(Paragraph::new(notice), Rect { height: 1, ..body });
+        }
         let view = &self.views[self.focus];
         view.draw(
             frame,

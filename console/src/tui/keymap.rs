@@ -320,14 +320,14 @@ pub static CONFIRM: &[Binding] = &[
     bind(
         A::Confirm,
         &[Key::ch('y'), Key::plain(K::Enter)],
-        "confirm",
+        "yes, go ahead",
         Group::Popup,
         true,
     ),
     bind(
         A::Dismiss,
         &[Key::ch('n'), Key::plain(K::Esc)],
-        "cancel",
+        "no, back out",
         Group::Popup,
         true,
     ),

@@ -42,6 +42,13 @@ pub enum TuiError {
     Terminal(#[from] std::io::Error),
 }
 
+/// Lets the event loop run on ratatui's in-memory backend, whose error type is uninhabited.
+impl From<std::convert::Infallible> for TuiError {
+    fn from(never: std::convert::Infallible) -> TuiError {
+        match never {}
+    }
+}
+
 /// Run the TUI until the operator quits or a signal arrives. The terminal is restored on
 /// every way out, including errors and panics.
 pub async fn run(options: Options) -> Result<(), TuiError> {

@@ -225,10 +225,10 @@ impl View for JobsView {
         let widths = [
             Constraint::Min(8),
             Constraint::Length(13),
-            Constraint::Length(13),
+            Constraint::Length(12),
             Constraint::Length(6),
             Constraint::Length(9),
-            Constraint::Min(14),
+            Constraint::Min(16),
             Constraint::Length(7),
         ];
         let table = Table::new(self.jobs.iter().map(|j| self.row(j)), widths)

@@ -79,22 +79,23 @@ impl OverviewView {
     fn services_table(&self, status: &DaemonStatus) -> Table<'static> {
         let t = self.theme;
         let rows = status.services.iter().map(|s| {
+            // The state column stays short; a disabled service's reason goes in the last
+            // column when there is no error to show there.
+            let state = match &s.state {
+                ServiceState::Disabled(_) => "disabled".to_owned(),
+                other => other.to_string(),
+            };
+            let detail = match (&s.last_error, &s.state) {
+                (Some(err), _) => Span::styled(format::first_line(err).to_owned(), t.bad()),
+                (None, ServiceState::Disabled(why)) => Span::styled(why.clone(), t.dim()),
+                (None, _) => Span::raw(""),
+            };
             Row::new(vec![
                 Cell::from(s.name.clone()),
-                Cell::from(Span::styled(
-                    s.state.to_string(),
-                    self.state_style(&s.state),
-                )),
+                Cell::from(Span::styled(state, self.state_style(&s.state))),
                 Cell::from(format::relative(s.since, self.now)),
                 Cell::from(s.restarts.to_string()),
-                Cell::from(Span::styled(
-                    s.last_error
-                        .as_deref()
-                        .map(format::first_line)
-                        .unwrap_or("")
-                        .to_owned(),
-                    t.bad(),
-                )),
+                Cell::from(detail),
             ])
         });
         let header =

@@ -63,7 +63,7 @@ pub fn draw_help(frame: &mut Frame, area: Rect, view: &[Binding], read_only: boo
 
 /// A yes/no question about a destructive command.
 pub fn draw_confirm(frame: &mut Frame, area: Rect, prompt: &str, theme: Theme) {
-    let popup = centered(area, 56, 7);
+    let popup = centered(area, 56, 6);
     frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)

@@ -51,7 +51,7 @@ fn cancel_needs_confirmation() {
     assert!(matches!(app.popups(), [Popup::Confirm { .. }]));
     let s = screen(&app, 80, 24);
     assert_shows(&s, "cancel run 7 of job 官方通知🎓?");
-    assert_shows(&s, "y/Enter confirm");
+    assert_shows(&s, "y/Enter yes, go ahead");
     // Other keys do nothing while it is open, including ones bound in the view.
     assert!(feed(&mut app, [key('p'), key('q')]).is_empty());
     assert!(!app.should_quit());

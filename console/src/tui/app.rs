@@ -237,6 +237,9 @@ impl App {
     /// Keep what the header shows in step with the connection.
     fn observe(&mut self, event: &ConnEvent) {
         match event {
+            // An incompatible daemon stays on screen through the slow retries: the cause
+            // will not change until someone upgrades one side.
+            ConnEvent::Connecting { .. } if matches!(self.link, Link::Incompatible(_)) => {}
             ConnEvent::Connecting {
                 attempt,
                 last_error,
@@ -277,7 +280,10 @@ impl App {
                 format!("reconnecting to {socket} (attempt {attempt})…"),
                 t.warn(),
             )],
-            Link::Incompatible(text) => vec![Span::styled(text.clone(), t.bad())],
+            Link::Incompatible(_) => vec![Span::styled(
+                format!("incompatible daemon at {socket}"),
+                t.bad(),
+            )],
             Link::Connected { hello, uptime_ms } => {
                 let mut s = vec![
                     Span::styled("connected", t.good()),
@@ -296,6 +302,18 @@ impl App {
             spans.insert(0, Span::styled("read-only · ", t.accent()));
         }
         spans
+    }
+
+    /// Why the daemon is not there, for the rows under the tabs.
+    fn notice(&self) -> Option<&str> {
+        match &self.link {
+            Link::Connecting {
+                last_error: Some(err),
+                ..
+            } => Some(format::first_line(err)),
+            Link::Incompatible(text) => Some(text),
+            _ => None,
+        }
     }
 
     /// Draw everything. Never panics, whatever the frame size.
@@ -317,21 +335,30 @@ impl App {
         chrome::draw_header(frame, header, self.header_status(), theme);
         let titles: Vec<&'static str> = self.views.iter().map(|v| v.title()).collect();
         chrome::draw_tabs(frame, tabs, &titles, self.focus, theme);
-        // The row under the tabs says why we are not connected; otherwise it is a spacer.
-        if let Link::Connecting {
-            last_error: Some(err),
-            ..
-        } = &self.link
-        {
-            let notice = Line::styled(format::first_line(err).to_owned(), theme.bad());
-            frame.render_widget(Paragraph::new(notice), Rect { height: 1, ..body });
-        }
+        // The rows under the tabs say why we are not connected; otherwise one row is a spacer.
+        let notice_rows = match self.notice() {
+            Some(text) => {
+                let width = usize::from(body.width.max(1));
+                let rows = (Line::raw(text).width() / width + 1).min(3) as u16;
+                let notice = Paragraph::new(Line::styled(text.to_owned(), theme.bad()))
+                    .wrap(Wrap { trim: true });
+                frame.render_widget(
+                    notice,
+                    Rect {
+                        height: rows.min(body.height),
+                        ..body
+                    },
+                );
+                rows
+            }
+            None => 1,
+        };
         let view = &self.views[self.focus];
         view.draw(
             frame,
             Rect {
-                y: body.y + 1,
-                height: body.height.saturating_sub(1),
+                y: body.y + notice_rows.min(body.height),
+                height: body.height.saturating_sub(notice_rows),
                 ..body
             },
         );

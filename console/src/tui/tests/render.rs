@@ -124,7 +124,20 @@ fn header_tells_connecting_reconnecting_and_incompatible_apart() {
         &mut app,
         [Msg::Conn(ConnEvent::Incompatible(text.to_owned()))],
     );
+    let s = screen(&app, 80, 24);
+    assert_shows(&s, "incompatible daemon at");
+    assert_shows(&s, "upgrade the older side");
     assert_shows(&screen(&app, 200, 24), text);
+    // Slow retries do not hide the cause.
+    let retry = Some(text.to_owned());
+    feed(
+        &mut app,
+        [Msg::Conn(ConnEvent::Connecting {
+            attempt: 1,
+            last_error: retry,
+        })],
+    );
+    assert_shows(&screen(&app, 80, 24), "incompatible daemon at");
     feed(&mut app, [hello(Access::Operator), status()]);
     assert_shows(&screen(&app, 80, 24), "connected");
 }

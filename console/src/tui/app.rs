@@ -332,7 +332,7 @@ impl App {
             Constraint::Length(1),
         ])
         .areas(area);
-        chrome::draw_header(frame, header, self.header_status(), theme);
+        chrome::draw_header(frame, header, self.header_status());
         let titles: Vec<&'static str> = self.views.iter().map(|v| v.title()).collect();
         chrome::draw_tabs(frame, tabs, &titles, self.focus, theme);
         // The rows under the tabs say why we are not connected; otherwise one row is a spacer.

@@ -210,6 +210,11 @@ async fn run(
                 last_error = Some(e.to_string());
                 wait = BACKOFF_MAX;
             }
+            Err(e @ ConnectError::Unreachable { .. }) => {
+                let hint = "hint: start it with \"supersetd start\" or pass --socket";
+                last_error = Some(format!("{e}; {hint}"));
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
             Err(e) => {
                 last_error = Some(e.to_string());
                 backoff = (backoff * 2).min(BACKOFF_MAX);

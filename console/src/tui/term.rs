@@ -10,7 +10,7 @@ use std::sync::Once;
 use crossterm::cursor::Show;
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -30,7 +30,9 @@ impl TerminalGuard {
         install_panic_hook();
         enable_raw_mode()?;
         let mut out = stdout();
-        if let Err(e) = execute!(out, EnterAlternateScreen) {
+        // Clear with a plain escape: `Terminal::clear` asks the terminal for the cursor position
+        // and waits up to 2 s for an answer a bare pty (or a slow link) may never give.
+        if let Err(e) = execute!(out, EnterAlternateScreen, Clear(ClearType::All)) {
             restore();
             return Err(e);
         }
@@ -38,7 +40,6 @@ impl TerminalGuard {
             Ok(mut terminal) => {
                 // A failure here only leaves the cursor visible.
                 let _ = terminal.hide_cursor();
-                let _ = terminal.clear();
                 Ok(TerminalGuard { terminal })
             }
             Err(e) => {

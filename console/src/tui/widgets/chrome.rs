@@ -9,14 +9,11 @@ use ratatui::widgets::{Paragraph, Tabs};
 use crate::tui::keymap::Binding;
 use crate::tui::theme::Theme;
 
-/// One header line. `status` is already worded; `style_bad` marks trouble.
-pub fn draw_header(frame: &mut Frame, area: Rect, status: Vec<Span<'static>>, theme: Theme) {
-    let mut spans = vec![
-        Span::styled("superset-console", theme.header()),
-        Span::raw(" │ "),
-    ];
-    spans.extend(status);
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+/// The header line: the connection state, already worded and styled. It gets the whole
+/// width (the program name sits on the tab bar) so the socket and attempt count fit in 80
+/// columns.
+pub fn draw_header(frame: &mut Frame, area: Rect, status: Vec<Span<'static>>) {
+    frame.render_widget(Paragraph::new(Line::from(status)), area);
 }
 
 pub fn draw_tabs(
@@ -36,6 +33,11 @@ pub fn draw_tabs(
         .highlight_style(theme.selected())
         .divider("│");
     frame.render_widget(tabs, area);
+    let name = Line::styled("superset-console ", theme.header()).right_aligned();
+    // The name yields to the tabs when the terminal is narrow.
+    if area.width >= 60 {
+        frame.render_widget(Paragraph::new(name), area);
+    }
 }
 
 /// Hints from the keymap tables, or a flash message when there is one.

@@ -10,6 +10,7 @@ pub mod app;
 pub mod conn;
 pub mod keymap;
 pub mod msg;
+pub mod render;
 pub mod term;
 pub mod theme;
 pub mod views;

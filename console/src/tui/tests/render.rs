@@ -8,8 +8,8 @@ use supersetd_proto::Access;
 
 use super::fixtures::{everything, hello, jobs, sample_logs, status};
 use super::*;
-use crate::tui::app::Renderer;
 use crate::tui::msg::ConnEvent;
+use crate::tui::render::Renderer;
 
 fn connected_app() -> App {
     let mut app = app();

@@ -5,10 +5,8 @@
 //! [`Command`]s go to the connection task. `App` holds only routing state (the views, which one
 //! is focused, the popup stack, the connection state for the header); each view owns its own.
 //!
-//! Drawing goes through [`Renderer`], which renders into an off-screen buffer first and writes
-//! to the terminal only when that buffer differs from the last one written (or after a
-//! resize): an idle console sends nothing over a slow SSH link, not even cursor or colour
-//! resets, which ratatui emits on every `draw`.
+//! Drawing (`draw.rs`) is read-only over the same state; [`super::render::Renderer`] decides
+//! whether a frame reaches the terminal at all.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,23 +14,21 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
-use ratatui::backend::{Backend, TestBackend};
-use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
-use ratatui::{Frame, Terminal};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
 use supersetd_proto::{Access, ServerHello};
 
 use super::TuiError;
 use super::conn::ConnHandle;
 use super::keymap::{self, Action, Binding};
 use super::msg::{Command, ConnEvent, Msg};
+use super::render::Renderer;
 use super::term::Signals;
 use super::theme::Theme;
 use super::views::View;
 use super::views::{jobs::JobsView, logs::LogsView, overview::OverviewView};
-use super::widgets::{chrome, format, popup};
+
+mod draw;
 
 /// Below this the layout does not fit; a notice is shown instead.
 pub const MIN_WIDTH: u16 = 40;
@@ -264,180 +260,6 @@ impl App {
             ConnEvent::CommandDone { text, is_error } => self.set_flash(text.clone(), *is_error),
             _ => {}
         }
-    }
-
-    fn header_status(&self) -> Vec<Span<'static>> {
-        let t = self.opts.theme;
-        let socket = self.opts.socket.display();
-        let mut spans: Vec<Span<'static>> = match &self.link {
-            Link::Connecting {
-                attempt: 1,
-                last_error: None,
-            } => {
-                vec![Span::styled(format!("connecting to {socket}…"), t.warn())]
-            }
-            Link::Connecting { attempt, .. } => vec![Span::styled(
-                format!("reconnecting to {socket} (attempt {attempt})…"),
-                t.warn(),
-            )],
-            Link::Incompatible(_) => vec![Span::styled(
-                format!("incompatible daemon at {socket}"),
-                t.bad(),
-            )],
-            Link::Connected { hello, uptime_ms } => {
-                let mut s = vec![
-                    Span::styled("connected", t.good()),
-                    Span::raw(format!(
-                        " · supersetd {} · pid {}",
-                        hello.daemon_version, hello.pid
-                    )),
-                ];
-                if let Some(ms) = uptime_ms {
-                    s.push(Span::raw(format!(" · up {}", format::duration_coarse(*ms))));
-                }
-                s
-            }
-        };
-        if self.is_read_only() {
-            spans.insert(0, Span::styled("read-only · ", t.accent()));
-        }
-        spans
-    }
-
-    /// Why the daemon is not there, for the rows under the tabs.
-    fn notice(&self) -> Option<&str> {
-        match &self.link {
-            Link::Connecting {
-                last_error: Some(err),
-                ..
-            } => Some(format::first_line(err)),
-            Link::Incompatible(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    /// Draw everything. Never panics, whatever the frame size.
-    pub fn draw(&self, frame: &mut Frame) {
-        let area = frame.area();
-        let theme = self.opts.theme;
-        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-            let text = format!("terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT})");
-            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
-            return;
-        }
-        let [header, tabs, body, footer] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Fill(1),
-            Constraint::Length(1),
-        ])
-        .areas(area);
-        chrome::draw_header(frame, header, self.header_status());
-        let titles: Vec<&'static str> = self.views.iter().map(|v| v.title()).collect();
-        chrome::draw_tabs(frame, tabs, &titles, self.focus, theme);
-        // The rows under the tabs say why we are not connected; otherwise one row is a spacer.
-        let notice_rows = match self.notice() {
-            Some(text) => {
-                let width = usize::from(body.width.max(1));
-                let rows = (Line::raw(text).width() / width + 1).min(3) as u16;
-                let notice = Paragraph::new(Line::styled(text.to_owned(), theme.bad()))
-                    .wrap(Wrap { trim: true });
-                frame.render_widget(
-                    notice,
-                    Rect {
-                        height: rows.min(body.height),
-                        ..body
-                    },
-                );
-                rows
-            }
-            None => 1,
-        };
-        let view = &self.views[self.focus];
-        view.draw(
-            frame,
-            Rect {
-                y: body.y + notice_rows.min(body.height),
-                height: body.height.saturating_sub(notice_rows),
-                ..body
-            },
-        );
-        let tables = self.active_tables();
-        let hints: Vec<&Binding> = keymap::visible(&tables, self.is_read_only())
-            .into_iter()
-            .filter(|b| b.is_hint)
-            .collect();
-        let flash = self.flash.as_ref().map(|f| (f.text.as_str(), f.is_error));
-        chrome::draw_footer(frame, footer, &hints, flash, theme);
-        for p in &self.popups {
-            match p {
-                Popup::Help => {
-                    popup::draw_help(frame, body, view.bindings(), self.is_read_only(), theme)
-                }
-                Popup::Confirm { prompt, .. } => popup::draw_confirm(frame, body, prompt, theme),
-            }
-        }
-    }
-}
-
-/// Unwrap a result whose error cannot exist (the in-memory backend never fails).
-fn infallible<T>(result: Result<T, std::convert::Infallible>) -> T {
-    match result {
-        Ok(value) => value,
-        Err(never) => match never {},
-    }
-}
-
-/// Writes frames to the terminal only when they differ from the last one written.
-pub struct Renderer {
-    shadow: Terminal<TestBackend>,
-    last: Option<Buffer>,
-}
-
-impl Default for Renderer {
-    fn default() -> Renderer {
-        Renderer::new()
-    }
-}
-
-impl Renderer {
-    pub fn new() -> Renderer {
-        let shadow = infallible(Terminal::new(TestBackend::new(1, 1)));
-        Renderer { shadow, last: None }
-    }
-
-    /// Forget the last frame so the next render is written in full (after a resize).
-    pub fn invalidate(&mut self) {
-        self.last = None;
-    }
-
-    /// Render `app`; write to `terminal` only if something visible changed. Returns whether it
-    /// wrote.
-    pub fn render<B: Backend>(
-        &mut self,
-        terminal: &mut Terminal<B>,
-        app: &App,
-    ) -> Result<bool, TuiError>
-    where
-        B::Error: Into<TuiError>,
-    {
-        let size = terminal.size().map_err(Into::into)?;
-        if self.shadow.backend().buffer().area.as_size() != size {
-            self.shadow.backend_mut().resize(size.width, size.height);
-            infallible(
-                self.shadow
-                    .resize(Rect::from((ratatui::layout::Position::ORIGIN, size))),
-            );
-            self.last = None;
-        }
-        infallible(self.shadow.draw(|f| app.draw(f)));
-        let current = self.shadow.backend().buffer();
-        if self.last.as_ref() == Some(current) {
-            return Ok(false);
-        }
-        self.last = Some(current.clone());
-        terminal.draw(|f| app.draw(f)).map_err(Into::into)?;
-        Ok(true)
     }
 }
 

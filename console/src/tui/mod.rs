@@ -39,6 +39,8 @@ pub struct Options {
 pub enum TuiError {
     #[error(transparent)]
     Socket(#[from] conn::SocketError),
+    #[error("the connection task stopped unexpectedly; this is a bug, please report it")]
+    ConnectionTask,
     #[error("terminal error: {0}")]
     Terminal(#[from] std::io::Error),
 }

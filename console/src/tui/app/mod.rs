@@ -152,8 +152,8 @@ impl App {
     /// The keymap tables in force: the top popup's, else the global and focused view's.
     fn active_tables(&self) -> Vec<&'static [Binding]> {
         match self.popups.last() {
-            Some(Popup::Help) => vec![keymap::HELP],
-            Some(Popup::Confirm { .. }) => vec![keymap::CONFIRM],
+            Some(Popup::Help) => vec![keymap::HELP, keymap::ALWAYS],
+            Some(Popup::Confirm { .. }) => vec![keymap::CONFIRM, keymap::ALWAYS],
             None => vec![keymap::GLOBAL, self.views[self.focus].bindings()],
         }
     }
@@ -168,6 +168,10 @@ impl App {
                 }
                 (_, Action::Dismiss) => {
                     self.popups.pop();
+                    Vec::new()
+                }
+                (_, Action::Quit) => {
+                    self.should_quit = true;
                     Vec::new()
                 }
                 _ => Vec::new(),
@@ -293,7 +297,11 @@ where
                 Some(Err(e)) => return Err(TuiError::Terminal(e)),
                 None => return Ok(()),
             },
-            Some(event) = conn.events.recv() => Msg::Conn(event),
+            event = conn.events.recv() => match event {
+                Some(event) => Msg::Conn(event),
+                // Only a panic ends the task while we hold its handle.
+                None => return Err(TuiError::ConnectionTask),
+            },
             _ = tick.tick() => Msg::Tick(Utc::now()),
             () = signals.recv() => return Ok(()),
         };

@@ -2,6 +2,7 @@
 //! terminal, no daemon, no clock: every input is in the test.
 
 mod fixtures;
+mod keymap;
 mod render;
 mod routing;
 

@@ -279,3 +279,15 @@ fn command_outcomes_flash_in_the_footer_then_expire() {
     assert_hides(&s, "paused update");
     assert_shows(&s, "?/F1 help");
 }
+
+#[test]
+fn ctrl_c_quits_even_from_a_popup() {
+    let ctrl_c = || Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    for popup in ['?', 'c'] {
+        let mut app = connected_app();
+        feed(&mut app, [key('2'), key(popup)]);
+        assert_eq!(app.popups().len(), 1);
+        assert!(feed(&mut app, [ctrl_c()]).is_empty());
+        assert!(app.should_quit());
+    }
+}

@@ -80,6 +80,8 @@ pub struct App {
     flash: Option<Flash>,
     now: DateTime<Utc>,
     should_quit: bool,
+    /// The last terminal size reported; `None` until the first resize message.
+    size: Option<(u16, u16)>,
 }
 
 impl App {
@@ -103,6 +105,7 @@ impl App {
             flash: None,
             now,
             should_quit: false,
+            size: None,
         }
     }
 
@@ -118,6 +121,12 @@ impl App {
         &self.popups
     }
 
+    /// Whether the last reported size is below the minimum (the size notice is showing).
+    pub fn is_too_small(&self) -> bool {
+        self.size
+            .is_some_and(|(w, h)| w < MIN_WIDTH || h < MIN_HEIGHT)
+    }
+
     /// Read-only when asked for, or when the daemon grants only viewer access.
     pub fn is_read_only(&self) -> bool {
         let viewer =
@@ -129,9 +138,23 @@ impl App {
     pub fn handle(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
             Msg::Key(key) => {
-                let tables = self.active_tables();
-                let action = keymap::lookup(&tables, &key, self.is_read_only()).map(|b| b.action);
-                action.map(|a| self.act(a)).unwrap_or_default()
+                // Under the size notice nothing else is visible, so only quitting works.
+                let tables = if self.is_too_small() {
+                    vec![keymap::GLOBAL]
+                } else {
+                    self.active_tables()
+                };
+                let action = keymap::lookup(&tables, &key, self.is_read_only())
+                    .map(|b| b.action)
+                    .filter(|a| !self.is_too_small() || *a == Action::Quit);
+                match action {
+                    Some(Action::Quit) => {
+                        self.should_quit = true;
+                        Vec::new()
+                    }
+                    Some(a) => self.act(a),
+                    None => Vec::new(),
+                }
             }
             Msg::Action(action) => self.act(action),
             Msg::Tick(now) => {
@@ -145,7 +168,10 @@ impl App {
                 self.observe(&event);
                 self.broadcast(&Msg::Conn(event))
             }
-            other => self.broadcast(&other),
+            Msg::Resize(width, height) => {
+                self.size = Some((width, height));
+                self.broadcast(&Msg::Resize(width, height))
+            }
         }
     }
 

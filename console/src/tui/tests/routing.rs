@@ -291,3 +291,15 @@ fn ctrl_c_quits_even_from_a_popup() {
         assert!(app.should_quit());
     }
 }
+
+#[test]
+fn under_the_size_notice_only_quitting_works() {
+    let mut app = connected_app();
+    feed(&mut app, [Msg::Resize(20, 5), key('?'), key('2'), key('p')]);
+    assert!(app.popups().is_empty());
+    assert_eq!(app.focused_title(), "Overview");
+    feed(&mut app, [Msg::Resize(80, 24), key('?')]);
+    assert_eq!(app.popups(), &[Popup::Help]);
+    feed(&mut app, [Msg::Resize(20, 5), key('q')]);
+    assert!(app.should_quit());
+}

@@ -8,7 +8,7 @@ use clap::Parser;
 
 /// Watch and steer a running supersetd from the terminal.
 #[derive(Debug, Parser)]
-#[command(name = "superset-console", version, about)]
+#[command(name = "superset-console", version)]
 struct Args {
     /// The daemon's control socket (default: $SUPERSETD_SOCKET, else from the configuration).
     #[arg(long, value_name = "PATH")]
@@ -43,7 +43,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("superset-console: {e}");
-            ExitCode::FAILURE
+            // A socket that cannot be worked out is a usage problem (2), like supersetctl's.
+            match e {
+                superset_console::tui::TuiError::Socket(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

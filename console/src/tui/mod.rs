@@ -39,6 +39,8 @@ pub struct Options {
 pub enum TuiError {
     #[error(transparent)]
     Socket(#[from] conn::SocketError),
+    #[error("superset-console needs a terminal on stdin and stdout; for scripts use supersetctl")]
+    NotATerminal,
     #[error("the connection task stopped unexpectedly; this is a bug, please report it")]
     ConnectionTask,
     #[error("terminal error: {0}")]
@@ -55,6 +57,10 @@ impl From<std::convert::Infallible> for TuiError {
 /// Run the TUI until the operator quits or a signal arrives. The terminal is restored on
 /// every way out, including errors and panics.
 pub async fn run(options: Options) -> Result<(), TuiError> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(TuiError::NotATerminal);
+    }
     let socket = conn::resolve_socket(options.socket.as_deref(), options.config.as_deref())?;
     let opts = AppOptions {
         socket: socket.clone(),

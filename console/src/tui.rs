@@ -1,1 +1,0 @@
-//! superset-console, the TUI.

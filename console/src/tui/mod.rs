@@ -1,0 +1,77 @@
+//! superset-console, the operator's TUI.
+//!
+//! The shape follows tokio-console and gitui: [`conn`] owns the daemon connection (a task that
+//! polls, tails logs, runs commands and reconnects), [`app`] owns the one event loop and routes
+//! [`msg::Msg`]s to [`views`], [`keymap`] is the key table that dispatch, hints and help all
+//! read, and [`term`] guarantees the terminal is restored on every exit path. Views never do
+//! I/O, so every screen can be tested by feeding messages into a `TestBackend`.
+
+pub mod app;
+pub mod conn;
+pub mod keymap;
+pub mod msg;
+pub mod render;
+pub mod term;
+pub mod theme;
+pub mod views;
+pub mod widgets;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+pub use app::{App, AppOptions};
+pub use msg::{Command, ConnEvent, Msg};
+
+/// How `superset-console` was invoked.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--socket`.
+    pub socket: Option<PathBuf>,
+    /// `--config`, used only to find the socket.
+    pub config: Option<PathBuf>,
+    /// `--read-only`: hide and refuse every action that changes the daemon.
+    pub read_only: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error(transparent)]
+    Socket(#[from] conn::SocketError),
+    #[error("superset-console needs a terminal on stdin and stdout; for scripts use supersetctl")]
+    NotATerminal,
+    #[error("the connection task stopped unexpectedly; this is a bug, please report it")]
+    ConnectionTask,
+    #[error("terminal error: {0}")]
+    Terminal(#[from] std::io::Error),
+}
+
+/// Lets the event loop run on ratatui's in-memory backend, whose error type is uninhabited.
+impl From<std::convert::Infallible> for TuiError {
+    fn from(never: std::convert::Infallible) -> TuiError {
+        match never {}
+    }
+}
+
+/// Run the TUI until the operator quits or a signal arrives. The terminal is restored on
+/// every way out, including errors and panics.
+pub async fn run(options: Options) -> Result<(), TuiError> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(TuiError::NotATerminal);
+    }
+    let socket = conn::resolve_socket(options.socket.as_deref(), options.config.as_deref())?;
+    let opts = AppOptions {
+        socket: socket.clone(),
+        read_only: options.read_only,
+        theme: theme::Theme::from_env(),
+    };
+    let signals = term::Signals::new()?;
+    let conn = conn::spawn(socket, options.read_only);
+    let app = App::new(opts, chrono::Utc::now());
+    let mut guard = term::TerminalGuard::enter()?;
+    let result = app::run_loop(guard.terminal(), app, conn, signals).await;
+    drop(guard);
+    result
+}

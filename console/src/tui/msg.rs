@@ -1,0 +1,95 @@
+//! The messages that drive the TUI and the commands it sends back.
+//!
+//! Every input the event loop sees (a key, a resize, a tick, a daemon reply) becomes one
+//! [`Msg`]; every effect a view wants (pause a job, change the log filter) is a [`Command`]
+//! value the loop hands to the connection task. Views therefore never do I/O, and a test can
+//! drive them with a plain `Vec<Msg>`.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+use supersetd_proto::{DaemonStatus, JobInfo, JobName, LogBatch, LogLevel, ServerHello};
+
+use super::keymap::Action;
+
+/// One input to the TUI.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// A raw key press. `App` translates it through the keymap into [`Msg::Action`].
+    Key(KeyEvent),
+    /// A key already resolved to an action; what views receive.
+    Action(Action),
+    /// The terminal changed size.
+    Resize(u16, u16),
+    /// The wall clock moved on (relative times, flash expiry).
+    Tick(DateTime<Utc>),
+    /// Something from the connection task.
+    Conn(ConnEvent),
+}
+
+/// What the connection task reports.
+#[derive(Debug, Clone)]
+pub enum ConnEvent {
+    /// Trying to connect; `attempt` counts from 1 and resets after a successful handshake.
+    Connecting {
+        attempt: u32,
+        last_error: Option<String>,
+    },
+    /// Handshake done.
+    Connected(ServerHello),
+    /// The daemon speaks another protocol version. Retried slowly in case it is upgraded.
+    Incompatible(String),
+    Status(DaemonStatus),
+    Jobs(Vec<JobInfo>),
+    /// A batch of log lines read with `min_level` as the filter.
+    Logs {
+        min_level: Option<LogLevel>,
+        batch: LogBatch,
+    },
+    /// The log stream starts over (new connection or new filter): drop what is shown.
+    LogsReset {
+        min_level: Option<LogLevel>,
+    },
+    /// The daemon answered a request with an error that is not a transport failure.
+    RequestFailed {
+        what: &'static str,
+        error: String,
+    },
+    /// The outcome of a [`Command`], for the footer.
+    CommandDone {
+        text: String,
+        is_error: bool,
+    },
+}
+
+/// An effect a view asks for. The connection task executes the daemon-facing ones; `App`
+/// handles [`Command::Confirm`] itself by opening a popup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    PauseJob(JobName),
+    ResumeJob(JobName),
+    RunJob(JobName),
+    CancelJob(JobName),
+    /// Restart the log tail with a new minimum level (`None`: everything).
+    TailLogs {
+        min_level: Option<LogLevel>,
+    },
+    /// Ask before running `command`; only `y`/`Enter` in the popup lets it through.
+    Confirm {
+        prompt: String,
+        command: Box<Command>,
+    },
+}
+
+impl Command {
+    /// Whether the command changes daemon state (refused in read-only mode).
+    pub fn is_mutating(&self) -> bool {
+        match self {
+            Command::PauseJob(_)
+            | Command::ResumeJob(_)
+            | Command::RunJob(_)
+            | Command::CancelJob(_) => true,
+            Command::TailLogs { .. } => false,
+            Command::Confirm { command, .. } => command.is_mutating(),
+        }
+    }
+}

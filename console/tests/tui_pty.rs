@@ -1,0 +1,164 @@
+//! `superset-console` in a real pseudo-terminal: it starts, draws, and on `q`, SIGHUP or
+//! SIGTERM exits 0 having left the alternate screen and shown the cursor again. No daemon
+//! runs, so this also shows the reconnecting header. `setsid --ctty` gives the child the pty as
+//! its controlling terminal, as an SSH session would.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::pty::{Winsize, openpty};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+const LEAVE_ALT_SCREEN: &str = "\x1b[?1049l";
+const SHOW_CURSOR: &str = "\x1b[?25h";
+
+struct Console {
+    child: Child,
+    master: std::fs::File,
+    output: Arc<Mutex<Vec<u8>>>,
+    _reader: std::thread::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Console {
+    fn start(cols: u16, rows: u16) -> Console {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("control.sock");
+        let size = Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = openpty(Some(&size), None).unwrap();
+        let slave: OwnedFd = pty.slave;
+        let child = Command::new("setsid")
+            .arg("--ctty")
+            .arg(env!("CARGO_BIN_EXE_superset-console"))
+            .arg("--socket")
+            .arg(&socket)
+            .env("TERM", "xterm-256color")
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .unwrap();
+        let master = std::fs::File::from(pty.master);
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let mut reader_end = master.try_clone().unwrap();
+        let sink = Arc::clone(&output);
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            // EIO once the child and every slave copy are gone.
+            while let Ok(n @ 1..) = reader_end.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Console {
+            child,
+            master,
+            output,
+            _reader: reader,
+            _dir: dir,
+        }
+    }
+
+    fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    #[track_caller]
+    fn wait_for_output(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if pred(&self.output()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no {what} within 10 s; output so far: {:?}", self.output());
+    }
+
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!(
+            "superset-console did not exit within 10 s; output: {:?}",
+            self.output()
+        );
+    }
+
+    fn signal(&self, signal: Signal) {
+        kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
+    }
+
+    #[track_caller]
+    fn assert_restored(&mut self) {
+        let status = self.wait_exit();
+        assert!(
+            status.success(),
+            "exit status {status}; output: {:?}",
+            self.output()
+        );
+        // The restore comes after the last frame: find it at the end of the output.
+        let out = self.output();
+        let tail = &out[out
+            .rfind(LEAVE_ALT_SCREEN)
+            .unwrap_or_else(|| panic!("never left the alternate screen: {out:?}"))..];
+        assert!(
+            tail.contains(SHOW_CURSOR),
+            "cursor not shown again: {tail:?}"
+        );
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn drew_header(out: &str) -> bool {
+    out.contains("connecting to") && out.contains("1 Overview")
+}
+
+#[test]
+fn starts_draws_and_quits_on_q() {
+    let mut console = Console::start(80, 24);
+    console.wait_for_output("first frame", drew_header);
+    console.wait_for_output("reconnect attempt", |out| out.contains("(attempt"));
+    console.master.write_all(b"q").unwrap();
+    console.assert_restored();
+}
+
+#[test]
+fn sighup_and_sigterm_restore_the_terminal() {
+    for signal in [Signal::SIGHUP, Signal::SIGTERM] {
+        let mut console = Console::start(80, 24);
+        console.wait_for_output("first frame", drew_header);
+        console.signal(signal);
+        console.assert_restored();
+    }
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_notice_not_a_panic() {
+    let mut console = Console::start(20, 5);
+    console.wait_for_output("size notice", |out| {
+        out.contains("terminal") && out.contains("(need")
+    });
+    console.master.write_all(b"?q").unwrap();
+    console.assert_restored();
+}

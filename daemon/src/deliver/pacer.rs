@@ -133,10 +133,10 @@ impl Pacer {
                 earliest = earliest.max(paused);
             }
         }
-        if let Some(&chat_free) = state.next_for_chat.get(chat) {
-            if chat_free > earliest {
-                return Reservation::ChatBusy(chat_free);
-            }
+        if let Some(&chat_free) = state.next_for_chat.get(chat)
+            && chat_free > earliest
+        {
+            return Reservation::ChatBusy(chat_free);
         }
         state.next_global = earliest + self.emission_interval;
         let interval = self.chat_interval(chat);

@@ -1,1 +1,0 @@
-//! The student-facing bot: `/start`, `/stop`, `/status`, `/help` over long polling.

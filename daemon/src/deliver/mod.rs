@@ -263,3 +263,6 @@ impl DeliveryEngine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

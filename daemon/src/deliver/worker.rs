@@ -120,6 +120,15 @@ impl StepContext<'_> {
                 return self.end(row, DeliveryStatus::Failed, Some(why)).await;
             }
         };
+        if chunks.is_empty() {
+            return self
+                .end(
+                    row,
+                    DeliveryStatus::Failed,
+                    Some("the message is empty".into()),
+                )
+                .await;
+        }
         while let Some(chunk) = chunks.get(row.chunks_sent as usize) {
             let is_last = row.chunks_sent as usize + 1 >= chunks.len();
             if let Some(outcome) = self.send_chunk(&mut row, &mut chat, chunk, is_last).await? {
@@ -127,7 +136,7 @@ impl StepContext<'_> {
             }
         }
         if row.status != DeliveryStatus::Sent {
-            // Nothing left to send (an empty message, or the chunks were all confirmed).
+            // Every chunk was confirmed before (the stored message now splits into fewer).
             return self.end(row, DeliveryStatus::Sent, None).await;
         }
         self.tally.add(|r| r.deliveries_sent += 1);

@@ -32,7 +32,11 @@ impl Harness {
         let fake = FakeTelegram::start(TOKEN).await;
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(EmbeddedStore::open(&dir.path().join("supersetd.db")).unwrap());
-        Harness { fake, store, _dir: dir }
+        Harness {
+            fake,
+            store,
+            _dir: dir,
+        }
     }
 
     fn engine(&self, settings: DeliverySettings) -> DeliveryEngine {
@@ -43,9 +47,17 @@ impl Harness {
     }
 
     async fn subscribe(&self, user_id: i64, chat_id: i64) {
-        let profile =
-            SubscriberProfile { user_id, chat_id, username: None, first_name: Some("S".into()), last_name: None };
-        self.store.upsert_subscriber(profile, chrono::Utc::now()).await.unwrap();
+        let profile = SubscriberProfile {
+            user_id,
+            chat_id,
+            username: None,
+            first_name: Some("S".into()),
+            last_name: None,
+        };
+        self.store
+            .upsert_subscriber(profile, chrono::Utc::now())
+            .await
+            .unwrap();
     }
 
     async fn add_notice(&self, id: &str, order: i64, message: &str) {
@@ -56,26 +68,37 @@ impl Harness {
 }
 
 async fn deliver(engine: &DeliveryEngine) -> DeliveryReport {
-    engine.deliver_pending(&CancellationToken::new()).await.unwrap()
+    engine
+        .deliver_pending(&CancellationToken::new())
+        .await
+        .unwrap()
 }
 
 fn counts(sent: &[SentRecord]) -> HashMap<(i64, String), usize> {
     let mut counts = HashMap::new();
     for record in sent {
-        *counts.entry((record.chat_id, record.text.clone())).or_default() += 1;
+        *counts
+            .entry((record.chat_id, record.text.clone()))
+            .or_default() += 1;
     }
     counts
 }
 
 fn long_message() -> String {
-    ["First round", "Second round"].map(|t| format!("<b>{t}</b>\n{}", "details ".repeat(400))).join("\n\n")
+    ["First round", "Second round"]
+        .map(|t| format!("<b>{t}</b>\n{}", "details ".repeat(400)))
+        .join("\n\n")
 }
 
 /// Private chats get 1.1 s here rather than the default 1 s: the fake measures its per-chat
 /// window on arrival, and loopback jitter can bring two sends paced exactly 1 s apart a
 /// millisecond closer. Telegram itself is less strict; the default stays at 1 s.
 fn settings(channel: Option<ChatTarget>) -> DeliverySettings {
-    DeliverySettings { private_chat_interval: Duration::from_millis(1100), channel, ..DeliverySettings::default() }
+    DeliverySettings {
+        private_chat_interval: Duration::from_millis(1100),
+        channel,
+        ..DeliverySettings::default()
+    }
 }
 
 #[tokio::test]
@@ -92,27 +115,60 @@ async fn broadcast_through_the_bot_api_handles_every_answer() {
     let chunks = split_message(&message, TELEGRAM_TEXT_LIMIT);
     assert_eq!(chunks.len(), 2);
     h.add_notice("n1", 1, &message).await;
-    h.add_notice("n2", 2, "<b>Result</b> &amp; next steps").await;
+    h.add_notice("n2", 2, "<b>Result</b> &amp; next steps")
+        .await;
     let engine = h.engine(settings(Some(ChatTarget::Username("@placements".into()))));
 
     let report = deliver(&engine).await;
 
     // 12 private chats + the migrated group + the channel, two notices each; user 5 blocked.
     assert_eq!(report.deliveries_sent, 26, "{report:?}");
-    assert_eq!((report.blocked, report.skipped, report.retried_as_plain), (1, 1, 1));
-    assert_eq!((report.rate_limited, report.failed, report.notices_completed), (0, 0, 2));
-    assert_eq!(report.messages_sent, 26 + 13, "the long notice goes out in two chunks");
+    assert_eq!(
+        (report.blocked, report.skipped, report.retried_as_plain),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (report.rate_limited, report.failed, report.notices_completed),
+        (0, 0, 2)
+    );
+    assert_eq!(
+        report.messages_sent,
+        26 + 13,
+        "the long notice goes out in two chunks"
+    );
     let sent = h.fake.sent();
-    assert!(counts(&sent).values().all(|&n| n == 1), "nothing arrives twice");
+    assert!(
+        counts(&sent).values().all(|&n| n == 1),
+        "nothing arrives twice"
+    );
     assert_eq!(h.fake.rate_limited_count(), 0);
     assert!(h.fake.sent_to(5).is_empty());
     assert!(!h.store.get_subscriber(5).await.unwrap().unwrap().is_active);
-    assert_eq!(h.store.get_subscriber(13).await.unwrap().unwrap().chat_id, -1_000_013);
+    assert_eq!(
+        h.store.get_subscriber(13).await.unwrap().unwrap().chat_id,
+        -1_000_013
+    );
     assert_eq!(h.fake.sent_to(-1_000_013).len(), 3);
-    let to_7: Vec<Option<String>> = h.fake.sent_to(7).into_iter().map(|r| r.parse_mode).collect();
-    assert_eq!(to_7, [None, Some("HTML".into()), Some("HTML".into())], "only the refused chunk went as plain text");
+    let to_7: Vec<Option<String>> = h
+        .fake
+        .sent_to(7)
+        .into_iter()
+        .map(|r| r.parse_mode)
+        .collect();
+    assert_eq!(
+        to_7,
+        [None, Some("HTML".into()), Some("HTML".into())],
+        "only the refused chunk went as plain text"
+    );
     let to_1: Vec<String> = h.fake.sent_to(1).into_iter().map(|r| r.text).collect();
-    assert_eq!(to_1, [chunks[0].clone(), chunks[1].clone(), "<b>Result</b> &amp; next steps".into()]);
+    assert_eq!(
+        to_1,
+        [
+            chunks[0].clone(),
+            chunks[1].clone(),
+            "<b>Result</b> &amp; next steps".into()
+        ]
+    );
     assert_eq!(deliver(&engine).await, DeliveryReport::default());
 }
 
@@ -129,7 +185,10 @@ async fn rate_limit_from_the_api_is_waited_out() {
     let report = deliver(&h.engine(settings(None))).await;
 
     assert_eq!((report.deliveries_sent, report.rate_limited), (5, 1));
-    assert!(started.elapsed() >= Duration::from_secs(1), "retry_after was honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "retry_after was honoured"
+    );
     assert_eq!(h.fake.sent().len(), 5);
     assert!(counts(&h.fake.sent()).values().all(|&n| n == 1));
 }
@@ -143,7 +202,10 @@ async fn crash_with_requests_on_the_wire_resumes_without_loss() {
     h.add_notice("n1", 1, "first").await;
     h.add_notice("n2", 2, "second").await;
     h.fake.stall_after(6);
-    let crash_settings = DeliverySettings { concurrency: 4, ..settings(None) };
+    let crash_settings = DeliverySettings {
+        concurrency: 4,
+        ..settings(None)
+    };
 
     {
         let engine = h.engine(crash_settings.clone());
@@ -151,7 +213,10 @@ async fn crash_with_requests_on_the_wire_resumes_without_loss() {
         let stuck = async {
             let deadline = Instant::now() + Duration::from_secs(10);
             while h.fake.calls("sendMessage") < 6 + 4 {
-                assert!(Instant::now() < deadline, "the workers never reached the stall");
+                assert!(
+                    Instant::now() < deadline,
+                    "the workers never reached the stall"
+                );
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         };
@@ -167,8 +232,13 @@ async fn crash_with_requests_on_the_wire_resumes_without_loss() {
     for id in ["n1", "n2"] {
         let rows = h.store.deliveries_for_notice(id).await.unwrap();
         let text = if id == "n1" { "first" } else { "second" };
-        for row in rows.into_iter().filter(|r| r.status == DeliveryStatus::Sending) {
-            let Recipient::Subscriber { user_id } = row.recipient else { panic!("{row:?}") };
+        for row in rows
+            .into_iter()
+            .filter(|r| r.status == DeliveryStatus::Sending)
+        {
+            let Recipient::Subscriber { user_id } = row.recipient else {
+                panic!("{row:?}")
+            };
             in_doubt.push((user_id, text.to_owned()));
         }
     }
@@ -176,11 +246,21 @@ async fn crash_with_requests_on_the_wire_resumes_without_loss() {
 
     let report = deliver(&h.engine(crash_settings)).await;
 
-    assert_eq!((report.in_doubt, report.deliveries_sent, report.notices_completed), (4, 14, 2));
+    assert_eq!(
+        (
+            report.in_doubt,
+            report.deliveries_sent,
+            report.notices_completed
+        ),
+        (4, 14, 2)
+    );
     let counts = counts(&h.fake.sent());
     assert_eq!(counts.len(), 20, "every notice reached every chat");
     for (key, n) in counts {
-        assert!(n == 1 || (n == 2 && in_doubt.contains(&key)), "{key:?} arrived {n} times; in doubt: {in_doubt:?}");
+        assert!(
+            n == 1 || (n == 2 && in_doubt.contains(&key)),
+            "{key:?} arrived {n} times; in doubt: {in_doubt:?}"
+        );
     }
 }
 
@@ -192,7 +272,8 @@ async fn deliver_throughput_200_subscribers_3_notices() {
         h.subscribe(id, id).await;
     }
     for n in 1..=3 {
-        h.add_notice(&format!("n{n}"), n, &format!("<b>Notice {n}</b>\nDetails.")).await;
+        h.add_notice(&format!("n{n}"), n, &format!("<b>Notice {n}</b>\nDetails."))
+            .await;
     }
     let engine = h.engine(DeliverySettings::default());
 

@@ -156,7 +156,12 @@ impl DeliveryEngine {
         &self,
         cancel: &CancellationToken,
     ) -> Result<DeliveryReport, DeliverError> {
-        let _step = self.step_lock.lock().await;
+        // Biased towards the lock: an uncontended step always starts (and plans), even cancelled.
+        let _step = tokio::select! {
+            biased;
+            guard = self.step_lock.lock() => guard,
+            () = cancel.cancelled() => return Ok(DeliveryReport { cancelled: true, ..DeliveryReport::default() }),
+        };
         let span = tracing::info_span!("deliver");
         self.step(cancel).instrument(span).await
     }

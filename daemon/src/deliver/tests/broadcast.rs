@@ -176,3 +176,26 @@ async fn a_notice_without_recipients_completes() {
         (1, 1, 0)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_steps_never_send_a_row_twice() {
+    let h = Harness::new();
+    h.subscribe(1..=20).await;
+    h.add_notice("n1", 1, "hello").await;
+    h.sender.set_latency(Duration::from_millis(20));
+    let engine = h.engine(fast());
+    let (a, b) = tokio::join!(deliver(&engine), deliver(&engine));
+    assert_eq!(a.deliveries_sent + b.deliveries_sent, 20);
+    assert_eq!(a.notices_planned + b.notices_planned, 1);
+    assert!(arrivals(&h.sender.received()).values().all(|&n| n == 1));
+}
+
+#[test]
+fn a_step_can_run_on_a_spawned_task() {
+    fn assert_send<T: Send>(_: &T) {}
+    let h = Harness::new();
+    let engine = h.engine(fast());
+    let token = CancellationToken::new();
+    assert_send(&engine.deliver_pending(&token));
+    assert_send(&engine);
+}

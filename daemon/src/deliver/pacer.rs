@@ -1,0 +1,296 @@
+//! The pacer: when the next message may leave, for everyone sending through one bot.
+//!
+//! Telegram enforces three limits at once: about 30 messages a second per bot, one a second
+//! per private chat and about 20 a minute per group or channel; a 429 says "nothing at all
+//! until then". The pacer owns all three so workers never coordinate among themselves:
+//! a worker calls [`Pacer::acquire`] for the chat it is about to write to and sends when it
+//! returns.
+//!
+//! Shape: the global limit is a GCRA with no burst allowance (a "theoretical arrival time"
+//! that advances by `1 / rate` per grant), so grants are evenly spaced and no one-second window
+//! ever holds more than `rate` sends, however Telegram aligns its windows. A grant is a
+//! reservation: the caller learns its slot under the lock and then sleeps without holding it,
+//! so waiting costs one timer, never a busy loop.
+//!
+//! Per-chat spacing is checked *before* the global slot is reserved. Reserving a global slot
+//! in the future for a chat that must wait would push every other worker behind it; instead a
+//! worker first sleeps until its chat is free and only then takes the next global slot.
+//!
+//! A 429 calls [`Pacer::pause_until`]: the global schedule restarts at that instant and every
+//! reservation made before the pause is invalidated (an epoch counter), so workers that were
+//! already sleeping re-queue behind the pause instead of waking together and bursting.
+//!
+//! Time is `tokio::time::Instant`, so tests drive the pacer with `tokio::time::pause()`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::telegram::ChatTarget;
+
+/// Prune the per-chat table when it grows past this many chats; entries in the past carry
+/// no information, so a broadcast to many subscribers does not keep them all.
+const CHAT_TABLE_PRUNE_AT: usize = 1024;
+
+/// The limits the pacer enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct PacerLimits {
+    /// Messages per second overall. Values ≤ 0 are treated as "no global limit".
+    pub rate_per_sec: f64,
+    pub private_chat_interval: Duration,
+    pub group_chat_interval: Duration,
+}
+
+/// Shared by every worker of an engine (and across steps, so spacing holds between them).
+#[derive(Debug)]
+pub struct Pacer {
+    limits: PacerLimits,
+    emission_interval: Duration,
+    state: Mutex<PacerState>,
+}
+
+#[derive(Debug)]
+struct PacerState {
+    /// The earliest instant the next global grant may have.
+    next_global: Instant,
+    /// Nothing is granted before this instant (a 429's `retry_after`).
+    paused_until: Option<Instant>,
+    /// Bumped by every pause; a reservation from an older epoch is void.
+    epoch: u64,
+    /// Per chat: the earliest instant its next message may leave.
+    next_for_chat: HashMap<ChatTarget, Instant>,
+}
+
+enum Reservation {
+    /// The chat is busy until then: sleep and try again.
+    ChatBusy(Instant),
+    /// Go at `slot`, unless a pause arrives meanwhile.
+    Granted { slot: Instant, epoch: u64 },
+}
+
+impl Pacer {
+    pub fn new(limits: PacerLimits) -> Self {
+        let emission_interval = if limits.rate_per_sec > 0.0 && limits.rate_per_sec.is_finite() {
+            Duration::from_secs_f64(1.0 / limits.rate_per_sec)
+        } else {
+            Duration::ZERO
+        };
+        Pacer {
+            limits,
+            emission_interval,
+            state: Mutex::new(PacerState {
+                next_global: Instant::now(),
+                paused_until: None,
+                epoch: 0,
+                next_for_chat: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Wait until a message to `chat` may be sent, and count it as sent at that instant.
+    ///
+    /// Cancel safety: dropping the future before it returns gives the reserved slot up
+    /// unused (the global pace is slightly slower for one slot; nothing is over-sent).
+    pub async fn acquire(&self, chat: &ChatTarget) {
+        loop {
+            match self.reserve(chat) {
+                Reservation::ChatBusy(until) => tokio::time::sleep_until(until).await,
+                Reservation::Granted { slot, epoch } => {
+                    tokio::time::sleep_until(slot).await;
+                    if self.lock().epoch == epoch {
+                        return;
+                    }
+                    // A 429 arrived while we slept: our slot was before the pause; re-queue.
+                }
+            }
+        }
+    }
+
+    /// Grant nothing before `until`. A later pause extends an earlier one, never shortens it.
+    pub fn pause_until(&self, until: Instant) {
+        let mut state = self.lock();
+        let paused = state.paused_until.map_or(until, |p| p.max(until));
+        state.paused_until = Some(paused);
+        state.next_global = state.next_global.max(paused);
+        state.epoch += 1;
+    }
+
+    /// Grant nothing for `duration` from now.
+    pub fn pause_for(&self, duration: Duration) {
+        self.pause_until(Instant::now() + duration);
+    }
+
+    fn reserve(&self, chat: &ChatTarget) -> Reservation {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let mut earliest = state.next_global.max(now);
+        if let Some(paused) = state.paused_until {
+            if paused <= now {
+                state.paused_until = None;
+            } else {
+                earliest = earliest.max(paused);
+            }
+        }
+        if let Some(&chat_free) = state.next_for_chat.get(chat)
+            && chat_free > earliest
+        {
+            return Reservation::ChatBusy(chat_free);
+        }
+        state.next_global = earliest + self.emission_interval;
+        let interval = self.chat_interval(chat);
+        state
+            .next_for_chat
+            .insert(chat.clone(), earliest + interval);
+        if state.next_for_chat.len() > CHAT_TABLE_PRUNE_AT {
+            state.next_for_chat.retain(|_, free| *free > now);
+        }
+        Reservation::Granted {
+            slot: earliest,
+            epoch: state.epoch,
+        }
+    }
+
+    fn chat_interval(&self, chat: &ChatTarget) -> Duration {
+        if chat.is_group_like() {
+            self.limits.group_chat_interval
+        } else {
+            self.limits.private_chat_interval
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PacerState> {
+        // No code panics while holding the lock, and the state stays consistent if one did.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn pacer(rate_per_sec: f64, private_ms: u64, group_ms: u64) -> Arc<Pacer> {
+        Arc::new(Pacer::new(PacerLimits {
+            rate_per_sec,
+            private_chat_interval: Duration::from_millis(private_ms),
+            group_chat_interval: Duration::from_millis(group_ms),
+        }))
+    }
+
+    /// Run one `acquire` per chat concurrently; return each grant's offset from the start, in
+    /// grant order.
+    async fn grants(pacer: &Arc<Pacer>, chats: Vec<ChatTarget>) -> Vec<(ChatTarget, Duration)> {
+        let start = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for chat in chats {
+            let pacer = Arc::clone(pacer);
+            set.spawn(async move {
+                pacer.acquire(&chat).await;
+                (chat, start.elapsed())
+            });
+        }
+        let mut out = set.join_all().await;
+        out.sort_by_key(|(_, at)| *at);
+        out
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn global_rate_spaces_grants_evenly() {
+        let pacer = pacer(10.0, 0, 0);
+        let chats = (1..=20).map(ChatTarget::Id).collect();
+        let got = grants(&pacer, chats).await;
+        let offsets: Vec<Duration> = got.iter().map(|(_, at)| *at).collect();
+        let expected: Vec<Duration> = (0..20).map(|i| ms(100 * i)).collect();
+        assert_eq!(offsets, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn private_and_group_chats_are_spaced() {
+        let pacer = pacer(0.0, 1000, 3000);
+        let start = Instant::now();
+        let mut private = Vec::new();
+        let mut group = Vec::new();
+        for _ in 0..3 {
+            pacer.acquire(&ChatTarget::Id(7)).await;
+            private.push(start.elapsed());
+        }
+        let start = Instant::now();
+        for _ in 0..3 {
+            pacer.acquire(&ChatTarget::Username("@chan".into())).await;
+            group.push(start.elapsed());
+        }
+        assert_eq!(private, vec![ms(0), ms(1000), ms(2000)]);
+        assert_eq!(group, vec![ms(0), ms(3000), ms(6000)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_chat_does_not_hold_up_others() {
+        let pacer = pacer(10.0, 1000, 3000);
+        let got = grants(
+            &pacer,
+            vec![
+                ChatTarget::Id(1),
+                ChatTarget::Id(1),
+                ChatTarget::Id(2),
+                ChatTarget::Id(3),
+            ],
+        )
+        .await;
+        let at = |id: i64| {
+            got.iter()
+                .filter(|(c, _)| *c == ChatTarget::Id(id))
+                .map(|(_, d)| *d)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at(1), vec![ms(0), ms(1000)]);
+        // Chats 2 and 3 take the next global slots, not slots behind chat 1's second message.
+        let mut others = [at(2)[0], at(3)[0]];
+        others.sort();
+        assert_eq!(others, [ms(100), ms(200)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_sends_to_one_chat_stay_spaced() {
+        let pacer = pacer(0.0, 1000, 3000);
+        let got = grants(&pacer, vec![ChatTarget::Id(-100); 4]).await;
+        let offsets: Vec<Duration> = got.iter().map(|(_, at)| *at).collect();
+        assert_eq!(offsets, vec![ms(0), ms(3000), ms(6000), ms(9000)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pause_holds_everyone_including_waiting_reservations() {
+        let pacer = pacer(1.0, 0, 0);
+        let start = Instant::now();
+        let waiting = {
+            let pacer = Arc::clone(&pacer);
+            tokio::spawn(async move { grants(&pacer, (1..=3).map(ChatTarget::Id).collect()).await })
+        };
+        // The first grant is at 0 s; the others hold reservations for 1 s and 2 s.
+        tokio::time::sleep(ms(500)).await;
+        pacer.pause_for(Duration::from_secs(10));
+        let got = waiting.await.unwrap();
+        let offsets: Vec<Duration> = got.iter().map(|(_, at)| *at).collect();
+        assert_eq!(offsets, vec![ms(0), ms(10_500), ms(11_500)]);
+        // A later, shorter pause does not shorten the longer one.
+        pacer.pause_until(start + ms(20_000));
+        pacer.pause_until(start + ms(15_000));
+        pacer.acquire(&ChatTarget::Id(9)).await;
+        assert_eq!(start.elapsed(), ms(20_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_rate_means_no_global_wait() {
+        let pacer = pacer(0.0, 0, 0);
+        let got = grants(&pacer, (1..=50).map(ChatTarget::Id).collect()).await;
+        assert!(got.iter().all(|(_, at)| *at == Duration::ZERO));
+    }
+}

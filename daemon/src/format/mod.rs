@@ -10,12 +10,19 @@ pub const TELEGRAM_TEXT_LIMIT: usize = 4096;
 /// Fill `notice`'s category, job match, package and `formatted_message` (Telegram HTML).
 pub fn format_notice(notice: &mut Notice, jobs: &[JobProfile]) {
     let _ = jobs;
-    notice.formatted_message = format!("<b>{}</b>\n\n{}", escape(&notice.title), escape(&notice.content));
+    notice.formatted_message = format!(
+        "<b>{}</b>\n\n{}",
+        escape(&notice.title),
+        escape(&notice.content)
+    );
 }
 
 /// Escape `<`, `>`, `&` (and `"`) for Telegram HTML.
 pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Split Telegram HTML into chunks of at most `limit` UTF-16 units of visible text each.

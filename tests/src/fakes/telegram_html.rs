@@ -14,5 +14,8 @@ pub struct ParsedMessage {
 /// Parse `html` as Telegram would; `Err` carries Telegram's description, e.g.
 /// `Bad Request: can't parse entities: ...`.
 pub fn parse_telegram_html(html: &str) -> Result<ParsedMessage, String> {
-    Ok(ParsedMessage { text: html.to_owned(), utf16_len: html.encode_utf16().count() })
+    Ok(ParsedMessage {
+        text: html.to_owned(),
+        utf16_len: html.encode_utf16().count(),
+    })
 }

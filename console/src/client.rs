@@ -43,7 +43,9 @@ impl ClientError {
         matches!(
             self,
             ClientError::Connect(
-                ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } | ConnectError::Transport { .. }
+                ConnectError::Unreachable { .. }
+                    | ConnectError::Timeout { .. }
+                    | ConnectError::Transport { .. }
             )
         )
     }
@@ -78,40 +80,66 @@ impl SocketInputs {
 /// `[control] socket` / `state_dir` (`--config`, else `$SUPERSETD_CONFIG`, else
 /// `./supersetd.toml` if present), else the built-in default, exactly as the daemon does.
 pub fn resolve_socket(inputs: &SocketInputs) -> Result<PathBuf, ClientError> {
-    if let Some(path) = inputs.socket.clone().or_else(|| inputs.env_socket.clone().map(PathBuf::from)) {
-        return Ok(supersetd_proto::resolve_socket_path(Some(&absolute(path)), None, Path::new("/"))?);
+    if let Some(path) = inputs
+        .socket
+        .clone()
+        .or_else(|| inputs.env_socket.clone().map(PathBuf::from))
+    {
+        return Ok(supersetd_proto::resolve_socket_path(
+            Some(&absolute(path)),
+            None,
+            Path::new("/"),
+        )?);
     }
-    let config = inputs.config.clone().or_else(|| inputs.env_config.clone().map(PathBuf::from)).or_else(|| {
-        let local = PathBuf::from(LOCAL_CONFIG);
-        local.is_file().then_some(local)
-    });
+    let config = inputs
+        .config
+        .clone()
+        .or_else(|| inputs.env_config.clone().map(PathBuf::from))
+        .or_else(|| {
+            let local = PathBuf::from(LOCAL_CONFIG);
+            local.is_file().then_some(local)
+        });
     let (socket, state_dir) = match config {
         Some(path) => read_config(&path)?,
         None => (None, None),
     };
     let state_dir = state_dir.unwrap_or_else(supersetd_proto::default_state_dir);
     let runtime_dir = inputs.runtime_dir.as_ref().map(PathBuf::from);
-    Ok(supersetd_proto::resolve_socket_path(socket.as_deref(), runtime_dir.as_deref(), &state_dir)?)
+    Ok(supersetd_proto::resolve_socket_path(
+        socket.as_deref(),
+        runtime_dir.as_deref(),
+        &state_dir,
+    )?)
 }
 
 fn absolute(path: PathBuf) -> PathBuf {
     if path.is_absolute() {
         return path;
     }
-    std::env::current_dir().map(|cwd| cwd.join(&path)).unwrap_or(path)
+    std::env::current_dir()
+        .map(|cwd| cwd.join(&path))
+        .unwrap_or(path)
 }
 
 /// Read only `[control] socket` and `state_dir`; the rest of the file is the daemon's.
 fn read_config(path: &Path) -> Result<(Option<PathBuf>, Option<PathBuf>), ClientError> {
-    let fail = |reason: String| ClientError::Config { path: path.to_path_buf(), reason };
+    let fail = |reason: String| ClientError::Config {
+        path: path.to_path_buf(),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| fail(e.message().to_owned()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| fail(e.message().to_owned()))?;
     let string_at = |value: Option<&toml::Value>, key: &str| match value {
         None => Ok(None),
         Some(toml::Value::String(s)) => Ok(Some(absolute(PathBuf::from(s)))),
         Some(_) => Err(fail(format!("{key} must be a string"))),
     };
-    let socket = string_at(table.get("control").and_then(|c| c.get("socket")), "control.socket")?;
+    let socket = string_at(
+        table.get("control").and_then(|c| c.get("socket")),
+        "control.socket",
+    )?;
     let state_dir = string_at(table.get("state_dir"), "state_dir")?;
     Ok((socket, state_dir))
 }
@@ -127,9 +155,18 @@ pub struct Client {
 
 impl Client {
     /// Connect and say hello, all within `timeout`.
-    pub async fn connect(path: &Path, client_name: &str, timeout: Duration) -> Result<Client, ClientError> {
+    pub async fn connect(
+        path: &Path,
+        client_name: &str,
+        timeout: Duration,
+    ) -> Result<Client, ClientError> {
         let conn = supersetd_proto::connect(path, client_name, timeout).await?;
-        Ok(Client { client: conn.client, hello: conn.hello, path: path.to_path_buf(), timeout })
+        Ok(Client {
+            client: conn.client,
+            hello: conn.hello,
+            path: path.to_path_buf(),
+            timeout,
+        })
     }
 
     /// Make one call. The daemon gets `extra_wait` on top of the timeout (for long polls, which
@@ -166,7 +203,10 @@ mod tests {
             ..SocketInputs::default()
         };
         assert_eq!(resolve_socket(&inputs).unwrap(), PathBuf::from("/a/s.sock"));
-        let inputs = SocketInputs { env_socket: Some("/b/s.sock".into()), ..SocketInputs::default() };
+        let inputs = SocketInputs {
+            env_socket: Some("/b/s.sock".into()),
+            ..SocketInputs::default()
+        };
         assert_eq!(resolve_socket(&inputs).unwrap(), PathBuf::from("/b/s.sock"));
     }
 
@@ -175,11 +215,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("c.toml");
         std::fs::write(&cfg, "state_dir = \"/var/lib/x\"\n[control]\nsocket = \"/run/x/c.sock\"\n[web]\nlisten = 1\n").unwrap();
-        let inputs = SocketInputs { config: Some(cfg.clone()), runtime_dir: Some("/run/user/1".into()), ..Default::default() };
-        assert_eq!(resolve_socket(&inputs).unwrap(), PathBuf::from("/run/x/c.sock"));
+        let inputs = SocketInputs {
+            config: Some(cfg.clone()),
+            runtime_dir: Some("/run/user/1".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve_socket(&inputs).unwrap(),
+            PathBuf::from("/run/x/c.sock")
+        );
         std::fs::write(&cfg, "state_dir = \"/var/lib/x\"\n").unwrap();
-        let inputs = SocketInputs { env_config: Some(cfg.into()), ..Default::default() };
-        assert_eq!(resolve_socket(&inputs).unwrap(), PathBuf::from("/var/lib/x/control.sock"));
+        let inputs = SocketInputs {
+            env_config: Some(cfg.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve_socket(&inputs).unwrap(),
+            PathBuf::from("/var/lib/x/control.sock")
+        );
     }
 
     #[test]
@@ -189,11 +242,20 @@ mod tests {
             runtime_dir: Some("/run/user/1".into()),
             ..Default::default()
         };
-        assert!(matches!(resolve_socket(&inputs), Err(ClientError::Config { .. })));
-        let inputs = SocketInputs { runtime_dir: Some("/run/user/1".into()), ..Default::default() };
+        assert!(matches!(
+            resolve_socket(&inputs),
+            Err(ClientError::Config { .. })
+        ));
+        let inputs = SocketInputs {
+            runtime_dir: Some("/run/user/1".into()),
+            ..Default::default()
+        };
         // Only when no ./supersetd.toml sits in the test's working directory.
         if !Path::new(LOCAL_CONFIG).exists() {
-            assert_eq!(resolve_socket(&inputs).unwrap(), PathBuf::from("/run/user/1/supersetd/control.sock"));
+            assert_eq!(
+                resolve_socket(&inputs).unwrap(),
+                PathBuf::from("/run/user/1/supersetd/control.sock")
+            );
         }
     }
 
@@ -202,7 +264,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("c.toml");
         std::fs::write(&cfg, "[control]\nsocket = 5\n").unwrap();
-        let err = resolve_socket(&SocketInputs { config: Some(cfg), ..Default::default() }).unwrap_err();
+        let err = resolve_socket(&SocketInputs {
+            config: Some(cfg),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("control.socket"), "{err}");
     }
 }

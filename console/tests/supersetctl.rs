@@ -50,7 +50,13 @@ async fn start() -> Daemon {
     let listener = bind(&socket).await.unwrap();
     let cancel = CancellationToken::new();
     tokio::spawn(serve(listener, handles.clone(), cancel.clone()));
-    Daemon { socket, jobs, handles, cancel, _dir: dir }
+    Daemon {
+        socket,
+        jobs,
+        handles,
+        cancel,
+        _dir: dir,
+    }
 }
 
 fn command(args: &[&str]) -> tokio::process::Command {
@@ -89,10 +95,17 @@ async fn status_table_and_json() {
     let out = ctl(&["--socket", sock(&d), "status"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains(&format!("pid {}", std::process::id())), "{text}");
+    assert!(
+        text.contains(&format!("pid {}", std::process::id())),
+        "{text}"
+    );
     assert!(text.contains("store embedded"), "{text}");
     assert!(text.contains("disabled: no bot token"), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("SERVICE") && l.contains("RESTARTS")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("SERVICE") && l.contains("RESTARTS")),
+        "{text}"
+    );
 
     let out = ctl(&["status", "--json", "--socket", sock(&d)]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -116,24 +129,50 @@ async fn jobs_with_options_before_and_after_the_subcommand() {
     let table = ctl(&["jobs", "--socket", sock(&d)]).await;
     let text = stdout(&table);
     assert!(text.starts_with("JOB"), "{text}");
-    assert!(text.contains("0 0,8-23 * * *") && text.contains("Asia/Kolkata") && text.contains("in "), "{text}");
+    assert!(
+        text.contains("0 0,8-23 * * *") && text.contains("Asia/Kolkata") && text.contains("in "),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_table_and_json() {
     let d = start().await;
     let store = &d.handles.store;
-    let first = store.create_run(&JobName::from("update"), Trigger::Schedule, Utc::now()).await.unwrap();
-    let second = store.create_run(&JobName::from("official"), Trigger::Operator, Utc::now()).await.unwrap();
+    let first = store
+        .create_run(&JobName::from("update"), Trigger::Schedule, Utc::now())
+        .await
+        .unwrap();
+    let second = store
+        .create_run(&JobName::from("official"), Trigger::Operator, Utc::now())
+        .await
+        .unwrap();
     let out = ctl(&["--socket", sock(&d), "runs"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.starts_with("ID"), "{text}");
-    assert!(text.contains("official") && text.contains("operator"), "{text}");
+    assert!(
+        text.contains("official") && text.contains("operator"),
+        "{text}"
+    );
 
-    let out = ctl(&["--socket", sock(&d), "--json", "runs", "update", "--limit", "5"]).await;
+    let out = ctl(&[
+        "--socket",
+        sock(&d),
+        "--json",
+        "runs",
+        "update",
+        "--limit",
+        "5",
+    ])
+    .await;
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let ids: Vec<u64> = json.as_array().unwrap().iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect();
     assert_eq!(ids, [first.0]);
     assert_ne!(first, second);
 }
@@ -141,13 +180,29 @@ async fn runs_table_and_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribers_and_pause_resume_cancel() {
     let d = start().await;
-    let profile = SubscriberProfile { user_id: 9, chat_id: 90, username: Some("bea".into()), first_name: Some("Bea".into()), last_name: None };
-    d.handles.store.upsert_subscriber(profile, Utc::now()).await.unwrap();
+    let profile = SubscriberProfile {
+        user_id: 9,
+        chat_id: 90,
+        username: Some("bea".into()),
+        first_name: Some("Bea".into()),
+        last_name: None,
+    };
+    d.handles
+        .store
+        .upsert_subscriber(profile, Utc::now())
+        .await
+        .unwrap();
     let out = ctl(&["--socket", sock(&d), "subscribers", "--all"]).await;
     assert!(stdout(&out).contains("@bea"), "{}", stdout(&out));
 
-    assert_eq!(code(&ctl(&["--socket", sock(&d), "pause", "update"]).await), 0);
-    assert_eq!(code(&ctl(&["--socket", sock(&d), "resume", "update"]).await), 0);
+    assert_eq!(
+        code(&ctl(&["--socket", sock(&d), "pause", "update"]).await),
+        0
+    );
+    assert_eq!(
+        code(&ctl(&["--socket", sock(&d), "resume", "update"]).await),
+        0
+    );
     let run = ctl(&["--socket", sock(&d), "run", "update"]).await;
     let id = stdout(&run).trim().to_owned();
     let out = ctl(&["--socket", sock(&d), "cancel", &id]).await;
@@ -155,7 +210,11 @@ async fn subscribers_and_pause_resume_cancel() {
     let out = ctl(&["--socket", sock(&d), "cancel", "update"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let calls = d.jobs.calls();
-    assert!(calls.contains(&"pause_job update".to_owned()) && calls.contains(&format!("cancel run {id}")), "{calls:?}");
+    assert!(
+        calls.contains(&"pause_job update".to_owned())
+            && calls.contains(&format!("cancel run {id}")),
+        "{calls:?}"
+    );
     assert!(calls.contains(&"cancel job update".to_owned()), "{calls:?}");
 }
 
@@ -165,14 +224,24 @@ async fn unknown_job_exits_4_with_a_hint() {
     for args in [["pause", "nope"], ["run", "nope"]] {
         let out = ctl(&["--socket", sock(&d), args[0], args[1]]).await;
         assert_eq!(code(&out), 4, "{}", stderr(&out));
-        assert!(stderr(&out).starts_with("supersetctl: "), "{}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("supersetctl: "),
+            "{}",
+            stderr(&out)
+        );
         assert!(stderr(&out).contains("hint: "), "{}", stderr(&out));
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_exit_2() {
-    for args in [vec!["bogus"], vec!["runs", "--limit", "0"], vec!["--timeout", "abc", "status"], vec!["run"], vec![]] {
+    for args in [
+        vec!["bogus"],
+        vec!["runs", "--limit", "0"],
+        vec!["--timeout", "abc", "status"],
+        vec!["run"],
+        vec![],
+    ] {
         let out = ctl(&args).await;
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
     }
@@ -185,7 +254,11 @@ async fn no_socket_exits_3() {
     let missing = dir.path().join("nobody.sock");
     let out = ctl(&["--socket", missing.to_str().unwrap(), "status"]).await;
     assert_eq!(code(&out), 3, "{}", stderr(&out));
-    assert!(stderr(&out).contains("cannot reach supersetd"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot reach supersetd"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("hint: start it"), "{}", stderr(&out));
 }
 
@@ -205,7 +278,11 @@ async fn a_silent_daemon_exits_3_within_the_timeout() {
     let started = Instant::now();
     let out = ctl(&["--socket", path.to_str().unwrap(), "--timeout", "1", "jobs"]).await;
     assert_eq!(code(&out), 3, "{}", stderr(&out));
-    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(stderr(&out).contains("did not answer"), "{}", stderr(&out));
     holder.abort();
 }
@@ -217,21 +294,46 @@ async fn run_wait_exits_with_the_outcome() {
     let out = ctl(&["--socket", sock(&d), "run", "update", "--wait"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("succeeded") && text.contains("notices_new=2"), "{text}");
-    let waits = d.jobs.calls().iter().filter(|c| c.starts_with("wait_run")).count();
+    assert!(
+        text.contains("succeeded") && text.contains("notices_new=2"),
+        "{text}"
+    );
+    let waits = d
+        .jobs
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("wait_run"))
+        .count();
     assert_eq!(waits, 3);
 
     let out = ctl(&["--socket", sock(&d), "--json", "run", "official", "--wait"]).await;
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(json["outcome"], serde_json::to_value(Outcome::Failed).unwrap());
+    assert_eq!(
+        json["outcome"],
+        serde_json::to_value(Outcome::Failed).unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_lines_prints_the_last_matching_lines() {
     let d = start().await;
-    for (i, level) in [LogLevel::Info, LogLevel::Warn, LogLevel::Info, LogLevel::Warn].into_iter().enumerate() {
-        d.handles.logs.push(Utc::now(), level, "supersetd::test", format!("line {i}"), None);
+    for (i, level) in [
+        LogLevel::Info,
+        LogLevel::Warn,
+        LogLevel::Info,
+        LogLevel::Warn,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        d.handles.logs.push(
+            Utc::now(),
+            level,
+            "supersetd::test",
+            format!("line {i}"),
+            None,
+        );
     }
     let out = ctl(&["--socket", sock(&d), "logs", "--lines", "2"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -246,17 +348,31 @@ async fn logs_lines_prints_the_last_matching_lines() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_follow_receives_a_line_logged_after_start() {
     let d = start().await;
-    d.handles.logs.push(Utc::now(), LogLevel::Info, "t", "before start".into(), None);
-    let mut child = command(&["--socket", sock(&d), "logs", "--follow", "--json"]).stdout(Stdio::piped()).spawn().unwrap();
+    d.handles
+        .logs
+        .push(Utc::now(), LogLevel::Info, "t", "before start".into(), None);
+    let mut child = command(&["--socket", sock(&d), "logs", "--follow", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     // Once the backlog is printed the follower is in its wait loop.
-    let first: String = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().unwrap();
+    let first: String = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(first.contains("before start"), "{first}");
-    d.handles.logs.push(Utc::now(), LogLevel::Warn, "t", "after start".into(), None);
-    let next: String = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().unwrap();
+    d.handles
+        .logs
+        .push(Utc::now(), LogLevel::Warn, "t", "after start".into(), None);
+    let next: String = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let json: serde_json::Value = serde_json::from_str(&next).unwrap();
     assert_eq!(json["text"], "after start");
     assert_eq!(json["level"], "warn");
     child.kill().await.unwrap();
 }
-

@@ -69,14 +69,24 @@ impl LogRing {
         LogRing {
             inner: Arc::new(Inner {
                 capacity,
-                ring: Mutex::new(Ring { entries: VecDeque::with_capacity(capacity.min(1024)), ..Ring::default() }),
+                ring: Mutex::new(Ring {
+                    entries: VecDeque::with_capacity(capacity.min(1024)),
+                    ..Ring::default()
+                }),
                 next_seq,
             }),
         }
     }
 
     /// Append a line, assigning its sequence number. Never blocks on readers.
-    pub fn push(&self, time: chrono::DateTime<Utc>, level: LogLevel, target: &str, text: String, run: Option<RunId>) {
+    pub fn push(
+        &self,
+        time: chrono::DateTime<Utc>,
+        level: LogLevel,
+        target: &str,
+        text: String,
+        run: Option<RunId>,
+    ) {
         let next = {
             // Held only for the push; readers copy `Arc`s out and filter after unlocking.
             let mut ring = self.inner.ring.lock().unwrap_or_else(|p| p.into_inner());
@@ -88,7 +98,14 @@ impl LogRing {
             if ring.entries.is_empty() {
                 ring.oldest_seq = seq;
             }
-            ring.entries.push_back(Arc::new(LogEntry { seq, time, level, target: target.to_owned(), text, run }));
+            ring.entries.push_back(Arc::new(LogEntry {
+                seq,
+                time,
+                level,
+                target: target.to_owned(),
+                text,
+                run,
+            }));
             ring.next_seq = seq + 1;
             ring.next_seq
         };
@@ -124,7 +141,11 @@ impl LogRing {
             let n = (n as usize).min(max);
             let entries = last_matching(&snapshot, &filter, n);
             if !entries.is_empty() || wait.is_zero() {
-                return LogBatch { entries, next_cursor: next, dropped: 0 };
+                return LogBatch {
+                    entries,
+                    next_cursor: next,
+                    dropped: 0,
+                };
             }
             next
         } else if q.cursor > next {
@@ -156,13 +177,26 @@ impl LogRing {
 
     fn snapshot(&self) -> (Vec<Arc<LogEntry>>, u64, u64) {
         let ring = self.inner.ring.lock().unwrap_or_else(|p| p.into_inner());
-        (ring.entries.iter().cloned().collect(), ring.oldest_seq, ring.next_seq)
+        (
+            ring.entries.iter().cloned().collect(),
+            ring.oldest_seq,
+            ring.next_seq,
+        )
     }
 }
 
 /// Matching lines from `from` on; `next_cursor` is past the last line examined.
-fn scan(snapshot: &[Arc<LogEntry>], oldest: u64, from: u64, filter: &Filter, max: usize, next: u64) -> LogBatch {
-    let start = usize::try_from(from.saturating_sub(oldest)).unwrap_or(usize::MAX).min(snapshot.len());
+fn scan(
+    snapshot: &[Arc<LogEntry>],
+    oldest: u64,
+    from: u64,
+    filter: &Filter,
+    max: usize,
+    next: u64,
+) -> LogBatch {
+    let start = usize::try_from(from.saturating_sub(oldest))
+        .unwrap_or(usize::MAX)
+        .min(snapshot.len());
     let mut entries = Vec::new();
     let mut next_cursor = next;
     for entry in &snapshot[start..] {
@@ -174,12 +208,21 @@ fn scan(snapshot: &[Arc<LogEntry>], oldest: u64, from: u64, filter: &Filter, max
             }
         }
     }
-    LogBatch { entries, next_cursor, dropped: 0 }
+    LogBatch {
+        entries,
+        next_cursor,
+        dropped: 0,
+    }
 }
 
 fn last_matching(snapshot: &[Arc<LogEntry>], filter: &Filter, n: usize) -> Vec<LogEntry> {
-    let mut entries: Vec<LogEntry> =
-        snapshot.iter().rev().filter(|e| filter.matches(e)).take(n).map(|e| LogEntry::clone(e)).collect();
+    let mut entries: Vec<LogEntry> = snapshot
+        .iter()
+        .rev()
+        .filter(|e| filter.matches(e))
+        .take(n)
+        .map(|e| LogEntry::clone(e))
+        .collect();
     entries.reverse();
     entries
 }
@@ -192,14 +235,25 @@ struct Filter {
 
 impl Filter {
     fn new(q: &LogQuery) -> Self {
-        let grep = q.grep.as_deref().filter(|g| !g.is_empty()).map(str::to_lowercase);
-        Filter { min_level: q.min_level, grep, run: q.run }
+        let grep = q
+            .grep
+            .as_deref()
+            .filter(|g| !g.is_empty())
+            .map(str::to_lowercase);
+        Filter {
+            min_level: q.min_level,
+            grep,
+            run: q.run,
+        }
     }
 
     fn matches(&self, e: &LogEntry) -> bool {
         self.min_level.is_none_or(|min| e.level >= min)
             && self.run.is_none_or(|run| e.run == Some(run))
-            && self.grep.as_deref().is_none_or(|g| e.text.to_lowercase().contains(g) || e.target.contains(g))
+            && self
+                .grep
+                .as_deref()
+                .is_none_or(|g| e.text.to_lowercase().contains(g) || e.target.contains(g))
     }
 }
 
@@ -234,10 +288,18 @@ where
         let mut text = TextVisitor::default();
         event.record(&mut text);
         let run = ctx.event_scope(event).and_then(|scope| {
-            scope.into_iter().find_map(|span| span.extensions().get::<SpanRunId>().map(|r| RunId(r.0)))
+            scope
+                .into_iter()
+                .find_map(|span| span.extensions().get::<SpanRunId>().map(|r| RunId(r.0)))
         });
         let meta = event.metadata();
-        self.ring.push(Utc::now(), level(*meta.level()), meta.target(), text.finish(), run);
+        self.ring.push(
+            Utc::now(),
+            level(*meta.level()),
+            meta.target(),
+            text.finish(),
+            run,
+        );
     }
 }
 

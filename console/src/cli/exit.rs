@@ -45,7 +45,13 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(exit: Exit, what: impl Into<String>, why: impl Into<String>) -> Self {
-        CliError { exit, what: what.into(), why: why.into(), hint: None, quiet: false }
+        CliError {
+            exit,
+            what: what.into(),
+            why: why.into(),
+            hint: None,
+            quiet: false,
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -84,14 +90,15 @@ impl CliError {
                     _ => e,
                 }
             }
-            ControlError::PermissionDenied { .. } => CliError::new(Exit::PermissionDenied, what, why),
+            ControlError::PermissionDenied { .. } => {
+                CliError::new(Exit::PermissionDenied, what, why)
+            }
             ControlError::Invalid { .. } => CliError::new(Exit::Usage, what, why),
-            ControlError::IncompatibleVersion { .. } => {
-                CliError::new(Exit::Failed, what, why).hint("upgrade the older of supersetctl and supersetd")
-            }
-            ControlError::Conflict { .. } | ControlError::Unavailable { .. } | ControlError::Internal { .. } => {
-                CliError::new(Exit::Failed, what, why)
-            }
+            ControlError::IncompatibleVersion { .. } => CliError::new(Exit::Failed, what, why)
+                .hint("upgrade the older of supersetctl and supersetd"),
+            ControlError::Conflict { .. }
+            | ControlError::Unavailable { .. }
+            | ControlError::Internal { .. } => CliError::new(Exit::Failed, what, why),
         }
     }
 
@@ -110,7 +117,13 @@ impl CliError {
 impl From<io::Error> for CliError {
     fn from(e: io::Error) -> Self {
         if e.kind() == io::ErrorKind::BrokenPipe {
-            return CliError { exit: Exit::Ok, what: String::new(), why: String::new(), hint: None, quiet: true };
+            return CliError {
+                exit: Exit::Ok,
+                what: String::new(),
+                why: String::new(),
+                hint: None,
+                quiet: true,
+            };
         }
         CliError::new(Exit::Failed, "cannot write output", e.to_string())
     }
@@ -122,12 +135,29 @@ mod tests {
 
     #[test]
     fn daemon_errors_map_to_contract_codes() {
-        let nf = ControlError::NotFound { kind: "job".into(), name: "x".into() };
-        assert_eq!(CliError::client("pause", ClientError::Daemon(nf)).exit, Exit::NotFound);
-        let pd = ControlError::PermissionDenied { reason: "no".into() };
-        assert_eq!(CliError::client("x", ClientError::Daemon(pd)).exit, Exit::PermissionDenied);
-        let inv = ControlError::Invalid { field: "limit".into(), reason: "0".into() };
-        assert_eq!(CliError::client("x", ClientError::Daemon(inv)).exit, Exit::Usage);
+        let nf = ControlError::NotFound {
+            kind: "job".into(),
+            name: "x".into(),
+        };
+        assert_eq!(
+            CliError::client("pause", ClientError::Daemon(nf)).exit,
+            Exit::NotFound
+        );
+        let pd = ControlError::PermissionDenied {
+            reason: "no".into(),
+        };
+        assert_eq!(
+            CliError::client("x", ClientError::Daemon(pd)).exit,
+            Exit::PermissionDenied
+        );
+        let inv = ControlError::Invalid {
+            field: "limit".into(),
+            reason: "0".into(),
+        };
+        assert_eq!(
+            CliError::client("x", ClientError::Daemon(inv)).exit,
+            Exit::Usage
+        );
         let broken = CliError::from(io::Error::from(io::ErrorKind::BrokenPipe));
         assert!(broken.quiet && broken.exit == Exit::Ok);
     }

@@ -17,7 +17,10 @@ const WAIT_SLICE: Duration = Duration::from_secs(5);
 pub async fn list(env: &Env) -> Result<Exit, CliError> {
     let client = env.connect().await?;
     let jobs = client
-        .call(Duration::ZERO, |c, ctx| async move { c.list_jobs(ctx).await })
+        .call(
+            Duration::ZERO,
+            |c, ctx| async move { c.list_jobs(ctx).await },
+        )
         .await
         .map_err(|e| CliError::client("jobs", e))?;
     let mut out = std::io::stdout().lock();
@@ -38,10 +41,21 @@ pub async fn list(env: &Env) -> Result<Exit, CliError> {
                 (None, Some(r)) => last_run(r, now, &env.style),
                 (None, None) => "-".to_owned(),
             };
-            vec![j.name.to_string(), j.schedule.clone(), j.timezone.clone(), yes_no(j.is_paused), next, last]
+            vec![
+                j.name.to_string(),
+                j.schedule.clone(),
+                j.timezone.clone(),
+                yes_no(j.is_paused),
+                next,
+                last,
+            ]
         })
         .collect();
-    output::table(&mut out, &["JOB", "SCHEDULE", "ZONE", "PAUSED", "NEXT RUN", "LAST RUN"], &rows)?;
+    output::table(
+        &mut out,
+        &["JOB", "SCHEDULE", "ZONE", "PAUSED", "NEXT RUN", "LAST RUN"],
+        &rows,
+    )?;
     Ok(Exit::Ok)
 }
 
@@ -50,8 +64,17 @@ fn yes_no(b: bool) -> String {
 }
 
 fn last_run(r: &RunInfo, now: chrono::DateTime<Utc>, style: &Style) -> String {
-    let took = r.duration_ms.map(output::duration_ms).map(|d| format!(" {d}")).unwrap_or_default();
-    format!("#{} {}{took} {}", r.id, output::time(r.started_at, now), style.outcome(r.outcome))
+    let took = r
+        .duration_ms
+        .map(output::duration_ms)
+        .map(|d| format!(" {d}"))
+        .unwrap_or_default();
+    format!(
+        "#{} {}{took} {}",
+        r.id,
+        output::time(r.started_at, now),
+        style.outcome(r.outcome)
+    )
 }
 
 pub async fn run(env: &Env, job: String, wait: bool) -> Result<Exit, CliError> {
@@ -59,12 +82,18 @@ pub async fn run(env: &Env, job: String, wait: bool) -> Result<Exit, CliError> {
     let what = format!("cannot run {job}");
     let name = JobName(job);
     let id = client
-        .call(Duration::ZERO, |c, ctx| async move { c.run_job(ctx, name).await })
+        .call(Duration::ZERO, |c, ctx| async move {
+            c.run_job(ctx, name).await
+        })
         .await
         .map_err(|e| CliError::client(&what, e))?;
     if !wait {
         let mut out = std::io::stdout().lock();
-        if env.style.json { output::json(&mut out, &id)? } else { writeln!(out, "{id}")? }
+        if env.style.json {
+            output::json(&mut out, &id)?
+        } else {
+            writeln!(out, "{id}")?
+        }
         return Ok(Exit::Ok);
     }
     if !env.style.json {
@@ -79,7 +108,11 @@ pub async fn run(env: &Env, job: String, wait: bool) -> Result<Exit, CliError> {
     } else {
         summary(&mut out, &run, &env.style)?;
     }
-    Ok(if run.outcome == Outcome::Succeeded { Exit::Ok } else { Exit::Failed })
+    Ok(if run.outcome == Outcome::Succeeded {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
 }
 
 /// Poll `wait_run` in slices until the run ends. Each call may take its slice plus the
@@ -88,7 +121,9 @@ async fn wait_for(client: &Client, id: RunId) -> Result<RunInfo, CliError> {
     loop {
         let slice_ms = u64::try_from(WAIT_SLICE.as_millis()).unwrap_or(5000);
         let reply = client
-            .call(WAIT_SLICE, |c, ctx| async move { c.wait_run(ctx, id, slice_ms).await })
+            .call(WAIT_SLICE, |c, ctx| async move {
+                c.wait_run(ctx, id, slice_ms).await
+            })
             .await
             .map_err(|e| CliError::client(format!("waiting for run {id}"), e))?;
         if let Some(run) = reply {
@@ -98,11 +133,30 @@ async fn wait_for(client: &Client, id: RunId) -> Result<RunInfo, CliError> {
 }
 
 fn summary(out: &mut impl Write, run: &RunInfo, style: &Style) -> std::io::Result<()> {
-    let took = run.duration_ms.map(output::duration_ms).unwrap_or_else(|| "-".to_owned());
-    writeln!(out, "run {} of {} {} in {took}", run.id, run.job, style.outcome(run.outcome))?;
+    let took = run
+        .duration_ms
+        .map(output::duration_ms)
+        .unwrap_or_else(|| "-".to_owned());
+    writeln!(
+        out,
+        "run {} of {} {} in {took}",
+        run.id,
+        run.job,
+        style.outcome(run.outcome)
+    )?;
     for step in &run.steps {
-        let counts: Vec<String> = step.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        writeln!(out, "  {:<10} {} {}", step.name, style.outcome(step.outcome), counts.join(" "))?;
+        let counts: Vec<String> = step
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        writeln!(
+            out,
+            "  {:<10} {} {}",
+            step.name,
+            style.outcome(step.outcome),
+            counts.join(" ")
+        )?;
         if let Some(err) = &step.error {
             writeln!(out, "  {:<10} error: {err}", "")?;
         }
@@ -120,7 +174,11 @@ pub async fn pause(env: &Env, job: String, pause: bool) -> Result<Exit, CliError
     let name = JobName(job);
     let info: JobInfo = client
         .call(Duration::ZERO, |c, ctx| async move {
-            if pause { c.pause_job(ctx, name).await } else { c.resume_job(ctx, name).await }
+            if pause {
+                c.pause_job(ctx, name).await
+            } else {
+                c.resume_job(ctx, name).await
+            }
         })
         .await
         .map_err(|e| CliError::client(&what, e))?;
@@ -147,11 +205,17 @@ pub async fn cancel(env: &Env, target: String) -> Result<Exit, CliError> {
     let what = format!("cannot cancel {target}");
     let parsed = cancel_target(&target);
     let id = client
-        .call(Duration::ZERO, |c, ctx| async move { c.cancel(ctx, parsed).await })
+        .call(Duration::ZERO, |c, ctx| async move {
+            c.cancel(ctx, parsed).await
+        })
         .await
         .map_err(|e| CliError::client(&what, e))?;
     let mut out = std::io::stdout().lock();
-    if env.style.json { output::json(&mut out, &id)? } else { writeln!(out, "cancel requested for run {id}")? }
+    if env.style.json {
+        output::json(&mut out, &id)?
+    } else {
+        writeln!(out, "cancel requested for run {id}")?
+    }
     Ok(Exit::Ok)
 }
 
@@ -162,6 +226,9 @@ mod tests {
     #[test]
     fn numeric_targets_are_runs() {
         assert_eq!(cancel_target("42"), CancelTarget::Run(RunId(42)));
-        assert_eq!(cancel_target("update"), CancelTarget::Job(JobName::from("update")));
+        assert_eq!(
+            cancel_target("update"),
+            CancelTarget::Job(JobName::from("update"))
+        );
     }
 }

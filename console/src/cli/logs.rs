@@ -60,7 +60,9 @@ impl LogsArgs {
 pub async fn logs(env: &Env, args: LogsArgs) -> Result<Exit, CliError> {
     let client = env.connect().await?;
     let query = args.query();
-    let first = tail(&client, query.clone(), Duration::ZERO).await.map_err(|e| CliError::client("logs", e))?;
+    let first = tail(&client, query.clone(), Duration::ZERO)
+        .await
+        .map_err(|e| CliError::client("logs", e))?;
     if !args.follow {
         let mut out = std::io::stdout().lock();
         if env.style.json {
@@ -71,12 +73,26 @@ pub async fn logs(env: &Env, args: LogsArgs) -> Result<Exit, CliError> {
         return Ok(Exit::Ok);
     }
     print_batch(env, &first)?;
-    follow(env, client, LogQuery { cursor: first.next_cursor, tail: None, ..query }).await
+    follow(
+        env,
+        client,
+        LogQuery {
+            cursor: first.next_cursor,
+            tail: None,
+            ..query
+        },
+    )
+    .await
 }
 
 async fn tail(client: &Client, query: LogQuery, wait: Duration) -> Result<LogBatch, ClientError> {
-    let query = LogQuery { wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), ..query };
-    client.call(wait, |c, ctx| async move { c.tail_logs(ctx, query).await }).await
+    let query = LogQuery {
+        wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        ..query
+    };
+    client
+        .call(wait, |c, ctx| async move { c.tail_logs(ctx, query).await })
+        .await
 }
 
 async fn follow(env: &Env, mut client: Client, mut query: LogQuery) -> Result<Exit, CliError> {
@@ -91,7 +107,10 @@ async fn follow(env: &Env, mut client: Client, mut query: LogQuery) -> Result<Ex
                 let pid = client.hello.pid;
                 client = reconnect(env).await;
                 if client.hello.pid != pid {
-                    eprintln!("supersetctl: supersetd restarted (pid {}); following its new log", client.hello.pid);
+                    eprintln!(
+                        "supersetctl: supersetd restarted (pid {}); following its new log",
+                        client.hello.pid
+                    );
                     query.cursor = 0;
                 }
             }
@@ -112,7 +131,10 @@ async fn reconnect(env: &Env) -> Client {
 
 fn print_batch(env: &Env, batch: &LogBatch) -> Result<(), CliError> {
     if batch.dropped > 0 {
-        eprintln!("supersetctl: {} log lines were dropped before this reader could see them", batch.dropped);
+        eprintln!(
+            "supersetctl: {} log lines were dropped before this reader could see them",
+            batch.dropped
+        );
     }
     let mut out = std::io::stdout().lock();
     if env.style.json {
@@ -130,7 +152,13 @@ fn print_entries(out: &mut impl Write, entries: &[LogEntry]) -> std::io::Result<
     for e in entries {
         let run = e.run.map(|r| format!(" [run {r}]")).unwrap_or_default();
         let time = e.time.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S");
-        writeln!(out, "{time} {:<5} {}: {}{run}", e.level.to_string(), e.target, e.text)?;
+        writeln!(
+            out,
+            "{time} {:<5} {}: {}{run}",
+            e.level.to_string(),
+            e.target,
+            e.text
+        )?;
     }
     Ok(())
 }

@@ -83,7 +83,9 @@ pub enum Command {
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(secs > 0.0 && secs <= 3600.0) {
         return Err("must be more than 0 and at most 3600 seconds".to_owned());
     }
@@ -102,15 +104,21 @@ impl Env {
     /// Resolve the socket and connect, within the timeout.
     pub async fn connect(&self) -> Result<Client, CliError> {
         let inputs = SocketInputs::from_env(self.socket.clone(), self.config.clone());
-        let path = resolve_socket(&inputs).map_err(|e| CliError::client("cannot find the control socket", e))?;
-        Client::connect(&path, "supersetctl", self.timeout).await.map_err(|e| CliError::client("cannot connect", e))
+        let path = resolve_socket(&inputs)
+            .map_err(|e| CliError::client("cannot find the control socket", e))?;
+        Client::connect(&path, "supersetctl", self.timeout)
+            .await
+            .map_err(|e| CliError::client("cannot connect", e))
     }
 }
 
 /// Parse the arguments (exit 2 on a usage error), run the command, report.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return CliError::new(Exit::Failed, "cannot start", e.to_string()).report(),
     };
@@ -122,7 +130,12 @@ pub fn main() -> ExitCode {
 
 /// Run one parsed command.
 pub async fn run(cli: Cli) -> Result<Exit, CliError> {
-    let env = Env { style: Style::detect(cli.json), timeout: cli.timeout, socket: cli.socket, config: cli.config };
+    let env = Env {
+        style: Style::detect(cli.json),
+        timeout: cli.timeout,
+        socket: cli.socket,
+        config: cli.config,
+    };
     match cli.command {
         Command::Status => status::status(&env).await,
         Command::Jobs => jobs::list(&env).await,

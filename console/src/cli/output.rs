@@ -21,7 +21,9 @@ pub struct Style {
 impl Style {
     /// Colour only for a terminal, and never with `NO_COLOR` set.
     pub fn detect(json: bool) -> Style {
-        let colour = !json && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let colour = !json
+            && io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Style { json, colour }
     }
 
@@ -33,7 +35,11 @@ impl Style {
             Outcome::Cancelled | Outcome::Missed => "33",
             Outcome::Running | Outcome::Skipped => "",
         };
-        if self.colour && !code.is_empty() { format!("\x1b[{code}m{o}\x1b[0m") } else { o.to_string() }
+        if self.colour && !code.is_empty() {
+            format!("\x1b[{code}m{o}\x1b[0m")
+        } else {
+            o.to_string()
+        }
     }
 }
 
@@ -58,7 +64,11 @@ pub fn table(out: &mut impl Write, headers: &[&str], rows: &[Vec<String>]) -> io
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
             if i + 1 < row.len() {
-                let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(visible_len(cell));
+                let pad = widths
+                    .get(i)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(visible_len(cell));
                 line.push_str(cell);
                 line.extend(std::iter::repeat_n(' ', pad + 2));
             } else {
@@ -87,7 +97,11 @@ fn visible_len(s: &str) -> usize {
 
 /// `2026-12-03 20:00 (5m ago)` in local time.
 pub fn time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    format!("{} ({})", t.with_timezone(&Local).format("%Y-%m-%d %H:%M"), relative(t, now))
+    format!(
+        "{} ({})",
+        t.with_timezone(&Local).format("%Y-%m-%d %H:%M"),
+        relative(t, now)
+    )
 }
 
 /// `in 3m`, `5m ago`, `just now`.
@@ -97,7 +111,11 @@ pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
         return "just now".to_owned();
     }
     let span = short_span(secs.unsigned_abs());
-    if secs > 0 { format!("in {span}") } else { format!("{span} ago") }
+    if secs > 0 {
+        format!("in {span}")
+    } else {
+        format!("{span} ago")
+    }
 }
 
 fn short_span(secs: u64) -> String {
@@ -128,7 +146,11 @@ pub fn bytes(n: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// `-` for a missing value.
@@ -143,7 +165,10 @@ mod tests {
     #[test]
     fn tables_align_and_ignore_colour_codes() {
         let mut out = Vec::new();
-        let rows = vec![vec!["update".into(), "\x1b[32mok\x1b[0m".into(), "x".into()], vec!["o".into(), "failed".into(), "".into()]];
+        let rows = vec![
+            vec!["update".into(), "\x1b[32mok\x1b[0m".into(), "x".into()],
+            vec!["o".into(), "failed".into(), "".into()],
+        ];
         table(&mut out, &["NAME", "OUTCOME", "NOTE"], &rows).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();

@@ -5,14 +5,16 @@ use std::io::Write;
 use chrono::Utc;
 use supersetd_proto::DaemonStatus;
 
+use super::Env;
 use super::exit::{CliError, Exit};
 use super::output::{self, Style};
-use super::Env;
 
 pub async fn status(env: &Env) -> Result<Exit, CliError> {
     let client = env.connect().await?;
     let status = client
-        .call(Default::default(), |c, ctx| async move { c.get_status(ctx).await })
+        .call(Default::default(), |c, ctx| async move {
+            c.get_status(ctx).await
+        })
         .await
         .map_err(|e| CliError::client("status", e))?;
     let mut out = std::io::stdout().lock();
@@ -21,7 +23,11 @@ pub async fn status(env: &Env) -> Result<Exit, CliError> {
     } else {
         render(&mut out, &status, &env.style)?;
     }
-    Ok(if status.store.healthy { Exit::Ok } else { Exit::Failed })
+    Ok(if status.store.healthy {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
 }
 
 fn render(out: &mut impl Write, s: &DaemonStatus, _style: &Style) -> std::io::Result<()> {
@@ -40,7 +46,11 @@ fn render(out: &mut impl Write, s: &DaemonStatus, _style: &Style) -> std::io::Re
         (false, Some(e)) => format!("unhealthy: {e}"),
         (false, None) => "unhealthy".to_owned(),
     };
-    writeln!(out, "store {} at {}: {health}", s.store.backend, s.store.location)?;
+    writeln!(
+        out,
+        "store {} at {}: {health}",
+        s.store.backend, s.store.location
+    )?;
     writeln!(out)?;
     let rows: Vec<Vec<String>> = s
         .services
@@ -55,13 +65,20 @@ fn render(out: &mut impl Write, s: &DaemonStatus, _style: &Style) -> std::io::Re
             ]
         })
         .collect();
-    output::table(out, &["SERVICE", "STATE", "SINCE", "RESTARTS", "LAST ERROR"], &rows)
+    output::table(
+        out,
+        &["SERVICE", "STATE", "SINCE", "RESTARTS", "LAST ERROR"],
+        &rows,
+    )
 }
 
 pub async fn shutdown(env: &Env) -> Result<Exit, CliError> {
     let client = env.connect().await?;
     client
-        .call(Default::default(), |c, ctx| async move { c.shutdown(ctx).await })
+        .call(
+            Default::default(),
+            |c, ctx| async move { c.shutdown(ctx).await },
+        )
         .await
         .map_err(|e| CliError::client("shutdown", e))?;
     let mut out = std::io::stdout().lock();

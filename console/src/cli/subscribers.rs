@@ -13,7 +13,9 @@ pub async fn list(env: &Env, all: bool) -> Result<Exit, CliError> {
     let client = env.connect().await?;
     let query = SubscriberQuery { active_only: !all };
     let subs = client
-        .call(Duration::ZERO, |c, ctx| async move { c.list_subscribers(ctx, query).await })
+        .call(Duration::ZERO, |c, ctx| async move {
+            c.list_subscribers(ctx, query).await
+        })
         .await
         .map_err(|e| CliError::client("subscribers", e))?;
     let mut out = std::io::stdout().lock();
@@ -25,17 +27,29 @@ pub async fn list(env: &Env, all: bool) -> Result<Exit, CliError> {
     let rows: Vec<Vec<String>> = subs
         .iter()
         .map(|s| {
-            let name = [s.first_name.as_deref(), s.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+            let name = [s.first_name.as_deref(), s.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
             vec![
                 s.user_id.to_string(),
                 s.chat_id.to_string(),
                 output::or_dash(s.username.as_ref().map(|u| format!("@{u}"))),
-                if name.is_empty() { "-".to_owned() } else { name },
+                if name.is_empty() {
+                    "-".to_owned()
+                } else {
+                    name
+                },
                 (if s.is_active { "yes" } else { "no" }).to_owned(),
                 output::time(s.created_at, now),
             ]
         })
         .collect();
-    output::table(&mut out, &["USER", "CHAT", "USERNAME", "NAME", "ACTIVE", "SINCE"], &rows)?;
+    output::table(
+        &mut out,
+        &["USER", "CHAT", "USERNAME", "NAME", "ACTIVE", "SINCE"],
+        &rows,
+    )?;
     Ok(Exit::Ok)
 }

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use supersetd_proto::{
-    Access, CancelTarget, ClientHello, Control, ControlError, DaemonStatus, JobInfo, JobName, LogBatch, LogQuery,
-    PROTO_VERSION, RunId, RunInfo, RunQuery, ServerHello, StoreStatus, SubscriberInfo, SubscriberQuery, Trigger,
+    Access, CancelTarget, ClientHello, Control, ControlError, DaemonStatus, JobInfo, JobName,
+    LogBatch, LogQuery, PROTO_VERSION, RunId, RunInfo, RunQuery, ServerHello, StoreStatus,
+    SubscriberInfo, SubscriberQuery, Trigger,
 };
 use tarpc::context::Context;
 use tokio_util::sync::CancellationToken;
@@ -47,9 +48,13 @@ impl ControlServer {
     }
 
     fn denied(&self) -> ControlError {
-        let who = self.peer_uid.map_or_else(|| "an unknown user".to_owned(), |uid| format!("uid {uid}"));
+        let who = self
+            .peer_uid
+            .map_or_else(|| "an unknown user".to_owned(), |uid| format!("uid {uid}"));
         ControlError::PermissionDenied {
-            reason: format!("{who} may not use this daemon's control socket; run as the daemon's user or root"),
+            reason: format!(
+                "{who} may not use this daemon's control socket; run as the daemon's user or root"
+            ),
         }
     }
 }
@@ -57,12 +62,18 @@ impl ControlServer {
 /// How long a long poll may wait: what the client asked, cut to leave the reply time to arrive
 /// before the call's deadline.
 fn capped_wait(ctx: &Context, asked: Duration) -> Duration {
-    let left = ctx.deadline.saturating_duration_since(Instant::now()).saturating_sub(DEADLINE_MARGIN);
+    let left = ctx
+        .deadline
+        .saturating_duration_since(Instant::now())
+        .saturating_sub(DEADLINE_MARGIN);
     asked.min(left)
 }
 
 fn store_error(err: StoreError) -> ControlError {
-    ControlError::Unavailable { service: "store".into(), reason: err.to_string() }
+    ControlError::Unavailable {
+        service: "store".into(),
+        reason: err.to_string(),
+    }
 }
 
 fn subscriber_info(s: Subscriber) -> SubscriberInfo {
@@ -89,7 +100,10 @@ impl Control for ControlServer {
         };
         if client.proto_version != PROTO_VERSION {
             tracing::info!(client = %client.client_name, theirs = client.proto_version, ours = PROTO_VERSION, "control client speaks another protocol");
-            return Err(ControlError::IncompatibleVersion { daemon: PROTO_VERSION, client: client.proto_version });
+            return Err(ControlError::IncompatibleVersion {
+                daemon: PROTO_VERSION,
+                client: client.proto_version,
+            });
         }
         tracing::debug!(client = %client.client_name, version = %client.client_version, "control client connected");
         Ok(ServerHello {
@@ -107,7 +121,10 @@ impl Control for ControlServer {
         let health = match tokio::time::timeout(STORE_HEALTH_TIMEOUT, store.health()).await {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e.to_string()),
-            Err(_) => Some(format!("no answer within {} s", STORE_HEALTH_TIMEOUT.as_secs())),
+            Err(_) => Some(format!(
+                "no answer within {} s",
+                STORE_HEALTH_TIMEOUT.as_secs()
+            )),
         };
         let now = Utc::now();
         let started_at = self.handles.started_at;
@@ -139,7 +156,12 @@ impl Control for ControlServer {
         Ok(run)
     }
 
-    async fn wait_run(self, ctx: Context, run: RunId, wait_ms: u64) -> Result<Option<RunInfo>, ControlError> {
+    async fn wait_run(
+        self,
+        ctx: Context,
+        run: RunId,
+        wait_ms: u64,
+    ) -> Result<Option<RunInfo>, ControlError> {
         self.operator()?;
         let wait = capped_wait(&ctx, Duration::from_millis(wait_ms));
         self.handles.jobs.wait_run(run, wait).await
@@ -163,7 +185,11 @@ impl Control for ControlServer {
     async fn list_runs(self, _: Context, query: RunQuery) -> Result<Vec<RunInfo>, ControlError> {
         self.operator()?;
         let limit = query.limit.clamp(1, MAX_RUNS);
-        self.handles.store.list_runs(query.job.as_ref(), limit).await.map_err(store_error)
+        self.handles
+            .store
+            .list_runs(query.job.as_ref(), limit)
+            .await
+            .map_err(store_error)
     }
 
     async fn tail_logs(self, ctx: Context, mut query: LogQuery) -> Result<LogBatch, ControlError> {
@@ -173,9 +199,18 @@ impl Control for ControlServer {
         Ok(self.handles.logs.tail(&query).await)
     }
 
-    async fn list_subscribers(self, _: Context, query: SubscriberQuery) -> Result<Vec<SubscriberInfo>, ControlError> {
+    async fn list_subscribers(
+        self,
+        _: Context,
+        query: SubscriberQuery,
+    ) -> Result<Vec<SubscriberInfo>, ControlError> {
         self.operator()?;
-        let subs = self.handles.store.list_subscribers(query.active_only).await.map_err(store_error)?;
+        let subs = self
+            .handles
+            .store
+            .list_subscribers(query.active_only)
+            .await
+            .map_err(store_error)?;
         Ok(subs.into_iter().map(subscriber_info).collect())
     }
 
@@ -207,7 +242,10 @@ mod tests {
 
     #[test]
     fn reads_vm_rss() {
-        assert_eq!(parse_vm_rss("Name:\tx\nVmRSS:\t   1234 kB\n"), Some(1234 * 1024));
+        assert_eq!(
+            parse_vm_rss("Name:\tx\nVmRSS:\t   1234 kB\n"),
+            Some(1234 * 1024)
+        );
         assert_eq!(parse_vm_rss("Name:\tx\n"), None);
     }
 
@@ -217,6 +255,9 @@ mod tests {
         ctx.deadline = Instant::now() + Duration::from_secs(5);
         let wait = capped_wait(&ctx, Duration::from_secs(30));
         assert!(wait <= Duration::from_millis(4_800) && wait > Duration::from_secs(4));
-        assert_eq!(capped_wait(&ctx, Duration::from_secs(1)), Duration::from_secs(1));
+        assert_eq!(
+            capped_wait(&ctx, Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
     }
 }

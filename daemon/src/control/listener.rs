@@ -29,7 +29,9 @@ impl ControlListener {
 
 impl std::fmt::Debug for ControlListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ControlListener").field("path", &self.path).finish()
+        f.debug_struct("ControlListener")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -39,7 +41,9 @@ pub enum ControlBindError {
     AlreadyRunning { socket: PathBuf },
     #[error("cannot prepare the socket directory {dir}: {source}")]
     Directory { dir: PathBuf, source: io::Error },
-    #[error("socket directory {dir} belongs to uid {owner}, not to this user; fix its owner or choose another [control] socket")]
+    #[error(
+        "socket directory {dir} belongs to uid {owner}, not to this user; fix its owner or choose another [control] socket"
+    )]
     ForeignDirectory { dir: PathBuf, owner: u32 },
     #[error("cannot remove the stale control socket {socket}: {source}")]
     Reclaim { socket: PathBuf, source: io::Error },
@@ -55,17 +59,33 @@ pub async fn bind(socket: &Path) -> Result<ControlListener, ControlBindError> {
         let dir = dir.to_path_buf();
         tokio::task::spawn_blocking(move || prepare_dir(&dir))
             .await
-            .map_err(|e| ControlBindError::Directory { dir: socket.to_path_buf(), source: io::Error::other(e) })??;
+            .map_err(|e| ControlBindError::Directory {
+                dir: socket.to_path_buf(),
+                source: io::Error::other(e),
+            })??;
     }
     reclaim_if_stale(socket).await?;
-    let bind_err = |source| ControlBindError::Bind { socket: socket.to_path_buf(), source };
+    let bind_err = |source| ControlBindError::Bind {
+        socket: socket.to_path_buf(),
+        source,
+    };
     let name = socket.to_fs_name::<GenericFilePath>().map_err(bind_err)?;
-    let listener = ListenerOptions::new().name(name).mode(0o600).create_tokio().map_err(bind_err)?;
-    Ok(ControlListener { listener, path: socket.to_path_buf() })
+    let listener = ListenerOptions::new()
+        .name(name)
+        .mode(0o600)
+        .create_tokio()
+        .map_err(bind_err)?;
+    Ok(ControlListener {
+        listener,
+        path: socket.to_path_buf(),
+    })
 }
 
 fn prepare_dir(dir: &Path) -> Result<(), ControlBindError> {
-    let dir_err = |source| ControlBindError::Directory { dir: dir.to_path_buf(), source };
+    let dir_err = |source| ControlBindError::Directory {
+        dir: dir.to_path_buf(),
+        source,
+    };
     match std::fs::metadata(dir) {
         Ok(meta) => {
             let me = nix::unistd::geteuid().as_raw();
@@ -73,17 +93,25 @@ fn prepare_dir(dir: &Path) -> Result<(), ControlBindError> {
                 // Shared directories such as /tmp are fine to live in when the socket's own
                 // mode protects it; a directory someone else owns and can write is not.
                 if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
-                    return Err(ControlBindError::ForeignDirectory { dir: dir.to_path_buf(), owner: meta.uid() });
+                    return Err(ControlBindError::ForeignDirectory {
+                        dir: dir.to_path_buf(),
+                        owner: meta.uid(),
+                    });
                 }
                 return Ok(());
             }
             if meta.mode() & 0o077 != 0 {
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    .map_err(dir_err)?;
             }
             Ok(())
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(dir_err)?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(dir_err)?;
             // `mode` is filtered by the umask; set it exactly.
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err)
         }
@@ -94,22 +122,38 @@ fn prepare_dir(dir: &Path) -> Result<(), ControlBindError> {
 async fn reclaim_if_stale(socket: &Path) -> Result<(), ControlBindError> {
     match tokio::fs::symlink_metadata(socket).await {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(ControlBindError::Bind { socket: socket.to_path_buf(), source: e }),
+        Err(e) => {
+            return Err(ControlBindError::Bind {
+                socket: socket.to_path_buf(),
+                source: e,
+            });
+        }
         Ok(_) => {}
     }
     let name = socket
         .to_fs_name::<GenericFilePath>()
-        .map_err(|source| ControlBindError::Bind { socket: socket.to_path_buf(), source })?;
+        .map_err(|source| ControlBindError::Bind {
+            socket: socket.to_path_buf(),
+            source,
+        })?;
     match Stream::connect(name).await {
-        Ok(_) => Err(ControlBindError::AlreadyRunning { socket: socket.to_path_buf() }),
+        Ok(_) => Err(ControlBindError::AlreadyRunning {
+            socket: socket.to_path_buf(),
+        }),
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
             tracing::info!(socket = %socket.display(), "removing stale control socket");
             tokio::fs::remove_file(socket)
                 .await
-                .map_err(|source| ControlBindError::Reclaim { socket: socket.to_path_buf(), source })
+                .map_err(|source| ControlBindError::Reclaim {
+                    socket: socket.to_path_buf(),
+                    source,
+                })
         }
         // Anything else (not a socket, no permission) is for the operator to look at; binding
         // would fail with the same cause, so report it as a bind error.
-        Err(source) => Err(ControlBindError::Bind { socket: socket.to_path_buf(), source }),
+        Err(source) => Err(ControlBindError::Bind {
+            socket: socket.to_path_buf(),
+            source,
+        }),
     }
 }

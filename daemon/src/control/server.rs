@@ -66,12 +66,22 @@ pub async fn serve(listener: ControlListener, handles: Handles, cancel: Cancella
         };
         backoff = Duration::from_millis(10);
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(max = MAX_CONNECTIONS, "control connection refused: too many connections");
+            tracing::warn!(
+                max = MAX_CONNECTIONS,
+                "control connection refused: too many connections"
+            );
             continue;
         };
         let peer_uid = stream.peer_creds().ok().and_then(|c| c.euid());
         let span = tracing::info_span!("rpc", peer_uid = ?peer_uid);
-        let conn = serve_connection(stream, handles.clone(), access_for(peer_uid, own_uid), peer_uid, cancel.clone(), permit);
+        let conn = serve_connection(
+            stream,
+            handles.clone(),
+            access_for(peer_uid, own_uid),
+            peer_uid,
+            cancel.clone(),
+            permit,
+        );
         tracker.spawn(conn.instrument(span));
     }
     tracker.close();
@@ -100,16 +110,27 @@ async fn serve_connection(
 ) {
     let drop_conn = CancellationToken::new();
     let greeted = CancellationToken::new();
-    let server = ControlServer { handles, access, peer_uid, drop_conn: drop_conn.clone(), greeted: greeted.clone() };
+    let server = ControlServer {
+        handles,
+        access,
+        peer_uid,
+        drop_conn: drop_conn.clone(),
+        greeted: greeted.clone(),
+    };
     let channel = BaseChannel::with_defaults(supersetd_proto::connect::transport(stream))
         .max_concurrent_requests(MAX_IN_FLIGHT);
-    let requests = channel.execute(server.serve()).for_each_concurrent(None, |call| call);
+    let requests = channel
+        .execute(server.serve())
+        .for_each_concurrent(None, |call| call);
     let refused = async {
         drop_conn.cancelled().await;
         tokio::time::sleep(REFUSAL_FLUSH).await;
     };
     let silent = async {
-        if tokio::time::timeout(HELLO_TIMEOUT, greeted.cancelled()).await.is_ok() {
+        if tokio::time::timeout(HELLO_TIMEOUT, greeted.cancelled())
+            .await
+            .is_ok()
+        {
             std::future::pending::<()>().await;
         }
     };

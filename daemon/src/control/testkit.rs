@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use supersetd_proto::{CancelTarget, ControlError, JobInfo, JobName, Outcome, RunId, RunInfo, StepInfo, Trigger};
+use supersetd_proto::{
+    CancelTarget, ControlError, JobInfo, JobName, Outcome, RunId, RunInfo, StepInfo, Trigger,
+};
 
 use super::JobControl;
 
@@ -42,7 +44,10 @@ impl Default for RecordingJobs {
         };
         RecordingJobs {
             state: Mutex::new(Model {
-                jobs: vec![job("update", "0 0,8-23 * * *"), job("official", "0 12 * * *")],
+                jobs: vec![
+                    job("update", "0 0,8-23 * * *"),
+                    job("official", "0 12 * * *"),
+                ],
                 runs: BTreeMap::new(),
                 next_run: 100,
                 calls: Vec::new(),
@@ -69,22 +74,35 @@ impl RecordingJobs {
 }
 
 fn no_job(job: &JobName) -> ControlError {
-    ControlError::NotFound { kind: "job".into(), name: job.0.clone() }
+    ControlError::NotFound {
+        kind: "job".into(),
+        name: job.0.clone(),
+    }
 }
 
 fn no_run(run: RunId) -> ControlError {
-    ControlError::NotFound { kind: "run".into(), name: run.to_string() }
+    ControlError::NotFound {
+        kind: "run".into(),
+        name: run.to_string(),
+    }
 }
 
 impl Model {
     fn job_mut(&mut self, job: &JobName) -> Result<&mut JobInfo, ControlError> {
-        self.jobs.iter_mut().find(|j| &j.name == job).ok_or_else(|| no_job(job))
+        self.jobs
+            .iter_mut()
+            .find(|j| &j.name == job)
+            .ok_or_else(|| no_job(job))
     }
 
     fn finish(&mut self, run: RunId) -> Option<RunInfo> {
         let info = self.runs.get_mut(&run)?;
         let now = Utc::now();
-        let outcome = if info.job.0 == "update" { Outcome::Succeeded } else { Outcome::Failed };
+        let outcome = if info.job.0 == "update" {
+            Outcome::Succeeded
+        } else {
+            Outcome::Failed
+        };
         info.outcome = outcome;
         info.ended_at = Some(now);
         info.duration_ms = Some(1500);
@@ -180,7 +198,9 @@ impl JobControl for RecordingJobs {
                 m.calls.push(format!("cancel job {job}"));
                 m.job_mut(job)?
                     .active_run
-                    .ok_or_else(|| ControlError::Conflict { reason: format!("{job} has no run in progress") })
+                    .ok_or_else(|| ControlError::Conflict {
+                        reason: format!("{job} has no run in progress"),
+                    })
             }
             CancelTarget::Run(run) => {
                 m.calls.push(format!("cancel run {run}"));

@@ -12,8 +12,8 @@ use tokio::task::JoinHandle;
 use super::testkit::RecordingJobs;
 use super::*;
 use crate::services::ServiceRegistry;
-use crate::store::embedded::EmbeddedStore;
 use crate::store::SubscriberProfile;
+use crate::store::embedded::EmbeddedStore;
 
 struct Daemon {
     socket: PathBuf,
@@ -42,11 +42,21 @@ async fn start() -> Daemon {
     let listener = bind(&socket).await.unwrap();
     let cancel = CancellationToken::new();
     let task = tokio::spawn(serve(listener, handles.clone(), cancel.clone()));
-    Daemon { socket, jobs, handles, cancel, task, _dir: dir }
+    Daemon {
+        socket,
+        jobs,
+        handles,
+        cancel,
+        task,
+        _dir: dir,
+    }
 }
 
 async fn client(socket: &Path) -> ControlClient {
-    supersetd_proto::connect(socket, "test", Duration::from_secs(5)).await.unwrap().client
+    supersetd_proto::connect(socket, "test", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .client
 }
 
 fn ctx() -> tarpc::context::Context {
@@ -64,7 +74,10 @@ async fn bind_makes_a_private_directory_and_socket() {
     assert_eq!(mode(&d.socket), 0o600);
     d.cancel.cancel();
     d.task.await.unwrap();
-    assert!(!d.socket.exists(), "serve must remove the socket when it ends");
+    assert!(
+        !d.socket.exists(),
+        "serve must remove the socket when it ends"
+    );
 }
 
 #[tokio::test]
@@ -106,20 +119,51 @@ async fn hello_with_another_protocol_is_refused() {
     let d = start().await;
     let name = d.socket.as_path().to_fs_name::<GenericFilePath>().unwrap();
     let stream = Stream::connect(name).await.unwrap();
-    let c = ControlClient::new(tarpc::client::Config::default(), supersetd_proto::connect::transport(stream)).spawn();
-    let hello = ClientHello { proto_version: PROTO_VERSION + 1, client_version: "9".into(), client_name: "old".into() };
+    let c = ControlClient::new(
+        tarpc::client::Config::default(),
+        supersetd_proto::connect::transport(stream),
+    )
+    .spawn();
+    let hello = ClientHello {
+        proto_version: PROTO_VERSION + 1,
+        client_version: "9".into(),
+        client_name: "old".into(),
+    };
     let reply = c.hello(ctx(), hello).await.unwrap();
-    assert_eq!(reply, Err(ControlError::IncompatibleVersion { daemon: PROTO_VERSION, client: PROTO_VERSION + 1 }));
+    assert_eq!(
+        reply,
+        Err(ControlError::IncompatibleVersion {
+            daemon: PROTO_VERSION,
+            client: PROTO_VERSION + 1
+        })
+    );
 }
 
 #[tokio::test]
 async fn every_method_round_trips() {
     let d = start().await;
     let now = Utc::now();
-    let profile = SubscriberProfile { user_id: 7, chat_id: 70, username: Some("ann".into()), first_name: None, last_name: None };
-    d.handles.store.upsert_subscriber(profile, now).await.unwrap();
-    let stored = d.handles.store.create_run(&JobName::from("update"), Trigger::Schedule, now).await.unwrap();
-    let conn = supersetd_proto::connect(&d.socket, "test", Duration::from_secs(5)).await.unwrap();
+    let profile = SubscriberProfile {
+        user_id: 7,
+        chat_id: 70,
+        username: Some("ann".into()),
+        first_name: None,
+        last_name: None,
+    };
+    d.handles
+        .store
+        .upsert_subscriber(profile, now)
+        .await
+        .unwrap();
+    let stored = d
+        .handles
+        .store
+        .create_run(&JobName::from("update"), Trigger::Schedule, now)
+        .await
+        .unwrap();
+    let conn = supersetd_proto::connect(&d.socket, "test", Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(conn.hello.pid, std::process::id());
     assert_eq!(conn.hello.access, Access::Operator);
     let c = conn.client;
@@ -133,23 +177,73 @@ async fn every_method_round_trips() {
 
     let jobs = c.list_jobs(ctx()).await.unwrap().unwrap();
     assert_eq!(jobs.len(), 2);
-    let run = c.run_job(ctx(), JobName::from("update")).await.unwrap().unwrap();
-    let done = c.wait_run(ctx(), run, 1000).await.unwrap().unwrap().unwrap();
+    let run = c
+        .run_job(ctx(), JobName::from("update"))
+        .await
+        .unwrap()
+        .unwrap();
+    let done = c
+        .wait_run(ctx(), run, 1000)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(done.outcome, Outcome::Succeeded);
-    assert!(c.pause_job(ctx(), JobName::from("update")).await.unwrap().unwrap().is_paused);
-    assert!(!c.resume_job(ctx(), JobName::from("update")).await.unwrap().unwrap().is_paused);
-    assert_eq!(c.cancel(ctx(), CancelTarget::Run(run)).await.unwrap(), Ok(run));
+    assert!(
+        c.pause_job(ctx(), JobName::from("update"))
+            .await
+            .unwrap()
+            .unwrap()
+            .is_paused
+    );
+    assert!(
+        !c.resume_job(ctx(), JobName::from("update"))
+            .await
+            .unwrap()
+            .unwrap()
+            .is_paused
+    );
+    assert_eq!(
+        c.cancel(ctx(), CancelTarget::Run(run)).await.unwrap(),
+        Ok(run)
+    );
     let missing = c.pause_job(ctx(), JobName::from("nope")).await.unwrap();
     assert!(matches!(missing, Err(ControlError::NotFound { .. })));
 
-    let runs = c.list_runs(ctx(), RunQuery { job: None, limit: 10 }).await.unwrap().unwrap();
+    let runs = c
+        .list_runs(
+            ctx(),
+            RunQuery {
+                job: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), [stored]);
 
-    d.handles.logs.push(Utc::now(), LogLevel::Warn, "t", "hello ring".into(), None);
-    let batch = c.tail_logs(ctx(), LogQuery { max: 10, ..LogQuery::default() }).await.unwrap().unwrap();
+    d.handles
+        .logs
+        .push(Utc::now(), LogLevel::Warn, "t", "hello ring".into(), None);
+    let batch = c
+        .tail_logs(
+            ctx(),
+            LogQuery {
+                max: 10,
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
     assert!(batch.entries.iter().any(|e| e.text == "hello ring"));
 
-    let subs = c.list_subscribers(ctx(), SubscriberQuery { active_only: true }).await.unwrap().unwrap();
+    let subs = c
+        .list_subscribers(ctx(), SubscriberQuery { active_only: true })
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((subs[0].user_id, subs[0].chat_id), (7, 70));
 
     c.shutdown(ctx()).await.unwrap().unwrap();
@@ -173,8 +267,17 @@ async fn a_log_follow_honours_the_call_deadline() {
     let d = start().await;
     let c = client(&d.socket).await;
     let started = Instant::now();
-    let query = LogQuery { max: 10, wait_ms: 30_000, ..LogQuery::default() };
-    let reply = c.tail_logs(supersetd_proto::connect::context_with_timeout(Duration::from_secs(1)), query).await;
+    let query = LogQuery {
+        max: 10,
+        wait_ms: 30_000,
+        ..LogQuery::default()
+    };
+    let reply = c
+        .tail_logs(
+            supersetd_proto::connect::context_with_timeout(Duration::from_secs(1)),
+            query,
+        )
+        .await;
     // The server cut its wait short of the deadline, so an (empty) answer arrives in time.
     assert!(reply.unwrap().unwrap().entries.is_empty());
     assert!(started.elapsed() < Duration::from_secs(1));
@@ -186,12 +289,23 @@ async fn garbage_and_abrupt_clients_do_not_hurt_the_server() {
     let name = || d.socket.as_path().to_fs_name::<GenericFilePath>().unwrap();
     // A huge length prefix, then junk: the codec refuses the frame and the connection ends.
     let mut junk = Stream::connect(name()).await.unwrap();
-    junk.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5]).await.unwrap();
+    junk.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 5])
+        .await
+        .unwrap();
     // A call whose client vanishes before the answer (a long log wait).
     let quitter = client(&d.socket).await;
     let pending = tokio::spawn(async move {
-        let q = LogQuery { max: 10, wait_ms: 20_000, ..LogQuery::default() };
-        quitter.tail_logs(supersetd_proto::connect::context_with_timeout(Duration::from_secs(25)), q).await
+        let q = LogQuery {
+            max: 10,
+            wait_ms: 20_000,
+            ..LogQuery::default()
+        };
+        quitter
+            .tail_logs(
+                supersetd_proto::connect::context_with_timeout(Duration::from_secs(25)),
+                q,
+            )
+            .await
     });
     tokio::task::yield_now().await;
     pending.abort();

@@ -9,7 +9,11 @@ fn push(ring: &LogRing, level: LogLevel, text: &str, run: Option<u64>) {
 }
 
 fn query(cursor: u64) -> LogQuery {
-    LogQuery { cursor, max: 100, ..LogQuery::default() }
+    LogQuery {
+        cursor,
+        max: 100,
+        ..LogQuery::default()
+    }
 }
 
 fn texts(batch: &LogBatch) -> Vec<&str> {
@@ -36,11 +40,20 @@ async fn filters_level_grep_and_run() {
     push(&ring, LogLevel::Debug, "noise", None);
     push(&ring, LogLevel::Warn, "Telegram SLOW", Some(7));
     push(&ring, LogLevel::Error, "store down", Some(8));
-    let q = LogQuery { min_level: Some(LogLevel::Warn), ..query(0) };
+    let q = LogQuery {
+        min_level: Some(LogLevel::Warn),
+        ..query(0)
+    };
     assert_eq!(texts(&ring.tail(&q).await), ["Telegram SLOW", "store down"]);
-    let q = LogQuery { grep: Some("slow".into()), ..query(0) };
+    let q = LogQuery {
+        grep: Some("slow".into()),
+        ..query(0)
+    };
     assert_eq!(texts(&ring.tail(&q).await), ["Telegram SLOW"]);
-    let q = LogQuery { run: Some(RunId(8)), ..query(0) };
+    let q = LogQuery {
+        run: Some(RunId(8)),
+        ..query(0)
+    };
     let batch = ring.tail(&q).await;
     assert_eq!(texts(&batch), ["store down"]);
     assert_eq!(batch.next_cursor, 3);
@@ -54,7 +67,12 @@ async fn max_limits_the_batch_and_the_cursor_resumes() {
     }
     let batch = ring.tail(&LogQuery { max: 2, ..query(0) }).await;
     assert_eq!(texts(&batch), ["l0", "l1"]);
-    let batch = ring.tail(&LogQuery { max: 2, ..query(batch.next_cursor) }).await;
+    let batch = ring
+        .tail(&LogQuery {
+            max: 2,
+            ..query(batch.next_cursor)
+        })
+        .await;
     assert_eq!(texts(&batch), ["l2", "l3"]);
 }
 
@@ -83,9 +101,22 @@ async fn cursor_beyond_the_end_restarts_from_the_oldest() {
 async fn tail_starts_from_the_last_matching_lines() {
     let ring = LogRing::new(10);
     for i in 0..6 {
-        push(&ring, if i % 2 == 0 { LogLevel::Warn } else { LogLevel::Info }, &format!("l{i}"), None);
+        push(
+            &ring,
+            if i % 2 == 0 {
+                LogLevel::Warn
+            } else {
+                LogLevel::Info
+            },
+            &format!("l{i}"),
+            None,
+        );
     }
-    let q = LogQuery { tail: Some(2), min_level: Some(LogLevel::Warn), ..query(0) };
+    let q = LogQuery {
+        tail: Some(2),
+        min_level: Some(LogLevel::Warn),
+        ..query(0)
+    };
     let batch = ring.tail(&q).await;
     assert_eq!(texts(&batch), ["l2", "l4"]);
     assert_eq!(batch.next_cursor, 6);
@@ -97,12 +128,21 @@ async fn follower_wakes_on_a_new_line() {
     push(&ring, LogLevel::Info, "old", None);
     let follower = {
         let ring = ring.clone();
-        tokio::spawn(async move { ring.tail(&LogQuery { wait_ms: 10_000, ..query(1) }).await })
+        tokio::spawn(async move {
+            ring.tail(&LogQuery {
+                wait_ms: 10_000,
+                ..query(1)
+            })
+            .await
+        })
     };
     // Wait until the follower is subscribed (it is then parked waiting for a line).
     let started = Instant::now();
     while ring.inner.next_seq.receiver_count() == 0 {
-        assert!(started.elapsed() < Duration::from_secs(5), "follower never subscribed");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "follower never subscribed"
+        );
         tokio::task::yield_now().await;
     }
     push(&ring, LogLevel::Info, "new", None);
@@ -117,7 +157,12 @@ async fn follower_waits_for_a_matching_line_only() {
     let follower = {
         let ring = ring.clone();
         tokio::spawn(async move {
-            ring.tail(&LogQuery { wait_ms: 10_000, grep: Some("wanted".into()), ..query(0) }).await
+            ring.tail(&LogQuery {
+                wait_ms: 10_000,
+                grep: Some("wanted".into()),
+                ..query(0)
+            })
+            .await
         })
     };
     push(&ring, LogLevel::Info, "other", None);
@@ -131,7 +176,12 @@ async fn follower_waits_for_a_matching_line_only() {
 async fn an_idle_follow_returns_empty_after_the_wait() {
     let ring = LogRing::new(10);
     push(&ring, LogLevel::Info, "a", None);
-    let batch = ring.tail(&LogQuery { wait_ms: 2_000, ..query(1) }).await;
+    let batch = ring
+        .tail(&LogQuery {
+            wait_ms: 2_000,
+            ..query(1)
+        })
+        .await;
     assert!(batch.entries.is_empty());
     assert_eq!(batch.next_cursor, 1);
 }
@@ -149,7 +199,13 @@ async fn layer_formats_fields_and_picks_up_the_run_id() {
         tracing::warn!(chat = 5, "retrying");
     });
     let batch = ring.tail(&query(0)).await;
-    assert_eq!(texts(&batch), ["fetched items=3 source=\"superset portal\"", "retrying chat=5"]);
+    assert_eq!(
+        texts(&batch),
+        [
+            "fetched items=3 source=\"superset portal\"",
+            "retrying chat=5"
+        ]
+    );
     assert_eq!(batch.entries[0].run, None);
     assert_eq!(batch.entries[1].run, Some(RunId(42)));
     assert_eq!(batch.entries[1].level, LogLevel::Warn);

@@ -25,6 +25,15 @@ struct Daemon {
     _dir: tempfile::TempDir,
 }
 
+impl Daemon {
+    /// Stop serving and hand back the directory, for a restart on the same socket.
+    async fn stop(mut self, task: tokio::task::JoinHandle<()>) -> tempfile::TempDir {
+        self.cancel.cancel();
+        task.await.unwrap();
+        std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap())
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.cancel.cancel();
@@ -32,7 +41,10 @@ impl Drop for Daemon {
 }
 
 async fn start() -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
+    start_in(tempfile::tempdir().unwrap()).await.0
+}
+
+async fn start_in(dir: tempfile::TempDir) -> (Daemon, tokio::task::JoinHandle<()>) {
     let socket = dir.path().join("run").join("control.sock");
     let store = EmbeddedStore::open(&dir.path().join("state.db")).unwrap();
     let jobs = Arc::new(RecordingJobs::default());
@@ -49,14 +61,15 @@ async fn start() -> Daemon {
     };
     let listener = bind(&socket).await.unwrap();
     let cancel = CancellationToken::new();
-    tokio::spawn(serve(listener, handles.clone(), cancel.clone()));
-    Daemon {
+    let task = tokio::spawn(serve(listener, handles.clone(), cancel.clone()));
+    let daemon = Daemon {
         socket,
         jobs,
         handles,
         cancel,
         _dir: dir,
-    }
+    };
+    (daemon, task)
 }
 
 fn command(args: &[&str]) -> tokio::process::Command {
@@ -374,5 +387,41 @@ async fn logs_follow_receives_a_line_logged_after_start() {
     let json: serde_json::Value = serde_json::from_str(&next).unwrap();
     assert_eq!(json["text"], "after start");
     assert_eq!(json["level"], "warn");
+    child.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_survives_a_daemon_restart() {
+    let (d, task) = start_in(tempfile::tempdir().unwrap()).await;
+    d.handles
+        .logs
+        .push(Utc::now(), LogLevel::Info, "t", "first life".into(), None);
+    d.handles
+        .logs
+        .push(Utc::now(), LogLevel::Info, "t", "still first".into(), None);
+    let socket = sock(&d).to_owned();
+    let mut child = command(&["--socket", &socket, "logs", "-f"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let next = async |lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>| {
+        tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+    };
+    assert!(next(&mut lines).await.contains("first life"));
+    assert!(next(&mut lines).await.contains("still first"));
+
+    let dir = d.stop(task).await;
+    let (again, _task) = start_in(dir).await;
+    assert_eq!(sock(&again), socket);
+    again
+        .handles
+        .logs
+        .push(Utc::now(), LogLevel::Info, "t", "second life".into(), None);
+    assert!(next(&mut lines).await.contains("second life"));
     child.kill().await.unwrap();
 }

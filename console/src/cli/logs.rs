@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use chrono::Local;
+use chrono::{DateTime, Local, Utc};
 use clap::Args;
 use supersetd_proto::{LogBatch, LogEntry, LogLevel, LogQuery, RunId};
 
@@ -72,10 +72,16 @@ pub async fn logs(env: &Env, args: LogsArgs) -> Result<Exit, CliError> {
         }
         return Ok(Exit::Ok);
     }
+    // Known before anything is printed, so a restart right after the backlog is still seen
+    // as one.
+    let daemon = identity(&client)
+        .await
+        .map_err(|e| CliError::client("logs", e))?;
     print_batch(env, &first)?;
     follow(
         env,
         client,
+        daemon,
         LogQuery {
             cursor: first.next_cursor,
             tail: None,
@@ -95,7 +101,12 @@ async fn tail(client: &Client, query: LogQuery, wait: Duration) -> Result<LogBat
         .await
 }
 
-async fn follow(env: &Env, mut client: Client, mut query: LogQuery) -> Result<Exit, CliError> {
+async fn follow(
+    env: &Env,
+    mut client: Client,
+    mut daemon: (u32, DateTime<Utc>),
+    mut query: LogQuery,
+) -> Result<Exit, CliError> {
     loop {
         match tail(&client, query.clone(), FOLLOW_WAIT).await {
             Ok(batch) => {
@@ -104,14 +115,16 @@ async fn follow(env: &Env, mut client: Client, mut query: LogQuery) -> Result<Ex
             }
             Err(e) if e.is_unreachable() => {
                 eprintln!("supersetctl: lost the connection to supersetd ({e}); reconnecting");
-                let pid = client.hello.pid;
-                client = reconnect(env).await;
-                if client.hello.pid != pid {
+                let (again, now) = reconnect(env).await;
+                client = again;
+                if now != daemon {
+                    // A new daemon numbers its lines from zero: the old cursor means nothing.
                     eprintln!(
                         "supersetctl: supersetd restarted (pid {}); following its new log",
-                        client.hello.pid
+                        now.0
                     );
                     query.cursor = 0;
+                    daemon = now;
                 }
             }
             Err(e) => return Err(CliError::client("logs", e)),
@@ -119,12 +132,25 @@ async fn follow(env: &Env, mut client: Client, mut query: LogQuery) -> Result<Ex
     }
 }
 
+/// Which daemon instance this is: its pid and start time (a pid alone can repeat).
+async fn identity(client: &Client) -> Result<(u32, DateTime<Utc>), ClientError> {
+    let status = client
+        .call(
+            Duration::ZERO,
+            |c, ctx| async move { c.get_status(ctx).await },
+        )
+        .await?;
+    Ok((status.pid, status.started_at))
+}
+
 /// Keep trying until the daemon answers again. Only Ctrl-C ends a follow.
-async fn reconnect(env: &Env) -> Client {
+async fn reconnect(env: &Env) -> (Client, (u32, DateTime<Utc>)) {
     loop {
         tokio::time::sleep(RECONNECT_EVERY).await;
-        if let Ok(client) = env.connect().await {
-            return client;
+        if let Ok(client) = env.connect().await
+            && let Ok(id) = identity(&client).await
+        {
+            return (client, id);
         }
     }
 }

@@ -319,3 +319,32 @@ async fn garbage_and_abrupt_clients_do_not_hurt_the_server() {
     let status = c.get_status(ctx()).await.unwrap().unwrap();
     assert_eq!(status.pid, std::process::id());
 }
+
+#[tokio::test]
+async fn a_foreign_peer_is_refused_and_dropped() {
+    let d = start().await;
+    let drop_conn = CancellationToken::new();
+    let server = handlers::ControlServer {
+        handles: d.handles.clone(),
+        access: None,
+        peer_uid: Some(4242),
+        drop_conn: drop_conn.clone(),
+        greeted: CancellationToken::new(),
+    };
+    let hello = ClientHello {
+        proto_version: PROTO_VERSION,
+        client_version: "1".into(),
+        client_name: "x".into(),
+    };
+    let reply = Control::hello(server.clone(), ctx(), hello).await;
+    match reply {
+        Err(ControlError::PermissionDenied { reason }) => {
+            assert!(reason.contains("uid 4242"), "{reason}")
+        }
+        other => panic!("expected PermissionDenied, got {other:?}"),
+    }
+    assert!(drop_conn.is_cancelled());
+    let status = Control::get_status(server, ctx()).await;
+    assert!(matches!(status, Err(ControlError::PermissionDenied { .. })));
+    assert!(d.jobs.calls().is_empty());
+}

@@ -348,3 +348,40 @@ async fn a_foreign_peer_is_refused_and_dropped() {
     assert!(matches!(status, Err(ControlError::PermissionDenied { .. })));
     assert!(d.jobs.calls().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_hurts_only_itself() {
+    use futures::SinkExt;
+    let d = start().await;
+    let name = d.socket.as_path().to_fs_name::<GenericFilePath>().unwrap();
+    let stream = Stream::connect(name).await.unwrap();
+    let mut raw = supersetd_proto::connect::transport::<
+        tarpc::Response<ControlResponse>,
+        tarpc::ClientMessage<ControlRequest>,
+    >(stream);
+    // Thousands of requests whose replies are never read: the replies fill the socket buffer
+    // and this connection's channel stalls. The sender may block too, so it runs apart.
+    let flood = tokio::spawn(async move {
+        for id in 0..5_000u64 {
+            let request = tarpc::Request {
+                context: ctx(),
+                id,
+                message: ControlRequest::GetStatus {},
+            };
+            if raw
+                .send(tarpc::ClientMessage::Request(request))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        raw
+    });
+    let c = client(&d.socket).await;
+    for _ in 0..20 {
+        let status = c.get_status(ctx()).await.unwrap().unwrap();
+        assert_eq!(status.pid, std::process::id());
+    }
+    flood.abort();
+}

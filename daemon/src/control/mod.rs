@@ -5,6 +5,15 @@
 //! scheduler's or the store's internals, and a slow or misbehaving client can only hurt its
 //! own connection.
 
+mod handlers;
+mod listener;
+mod server;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+
+pub use listener::{ControlBindError, ControlListener, bind};
+pub use server::{HELLO_TIMEOUT, MAX_CONNECTIONS, MAX_IN_FLIGHT, serve};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,3 +49,6 @@ pub struct Handles {
     pub shutdown: CancellationToken,
     pub started_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests;

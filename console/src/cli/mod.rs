@@ -1,0 +1,172 @@
+//! `supersetctl`: the scripting interface to supersetd.
+//!
+//! One file per noun (`status`, `jobs`, `runs`, `logs`, `subscribers`); [`output`] renders,
+//! [`exit`] maps every failure to the contract's exit codes. Commands return
+//! `Result<Exit, CliError>` and never print errors themselves, so each failure is reported
+//! once, by [`main`], with the program name in front. Global options are `global = true` so
+//! they work before or after the subcommand.
+
+pub mod exit;
+mod jobs;
+mod logs;
+pub mod output;
+mod runs;
+mod status;
+mod subscribers;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::client::{Client, SocketInputs, resolve_socket};
+use exit::{CliError, Exit};
+use output::Style;
+
+#[derive(Debug, Parser)]
+#[command(name = "supersetctl", version, about = "Control a running supersetd")]
+pub struct Cli {
+    /// The daemon's control socket (default: from --config, $SUPERSETD_SOCKET or the runtime dir).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Seconds to wait for the daemon before giving up with exit code 3.
+    #[arg(long, global = true, value_name = "SECS", default_value = "5", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// Print one JSON document (one object per line with --follow).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The daemon's configuration file, to find the socket.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Daemon pid, version, uptime, memory, store and services.
+    Status,
+    /// Every job: schedule, paused, next and last run.
+    Jobs,
+    /// Start a run of JOB now and print its id.
+    Run {
+        job: String,
+        /// Wait for the run to end; exit 0 if it succeeded, 1 otherwise.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Stop scheduling JOB (a run in progress continues).
+    Pause { job: String },
+    /// Schedule JOB again.
+    Resume { job: String },
+    /// Cancel the active run of JOB, or the run with id RUN_ID.
+    Cancel {
+        #[arg(value_name = "JOB|RUN_ID")]
+        target: String,
+    },
+    /// Run history, newest first, with step results.
+    Runs {
+        job: Option<String>,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+    },
+    /// Daemon log lines.
+    Logs(logs::LogsArgs),
+    /// Telegram subscribers (active only unless --all).
+    Subscribers {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Stop the daemon gracefully.
+    Shutdown,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err("must be more than 0 and at most 3600 seconds".to_owned());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// What every command needs: how to print and how to reach the daemon.
+pub struct Env {
+    pub style: Style,
+    pub timeout: Duration,
+    socket: Option<PathBuf>,
+    config: Option<PathBuf>,
+}
+
+impl Env {
+    /// Resolve the socket and connect, within the timeout.
+    pub async fn connect(&self) -> Result<Client, CliError> {
+        let inputs = SocketInputs::from_env(self.socket.clone(), self.config.clone());
+        let path = resolve_socket(&inputs)
+            .map_err(|e| CliError::client("cannot find the control socket", e))?;
+        Client::connect(&path, "supersetctl", self.timeout)
+            .await
+            .map_err(|e| CliError::client("cannot connect", e))
+    }
+}
+
+/// Parse the arguments (exit 2 on a usage error), run the command, report.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return CliError::new(Exit::Failed, "cannot start", e.to_string()).report(),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(exit) => exit.into(),
+        Err(err) => err.report(),
+    }
+}
+
+/// Run one parsed command.
+pub async fn run(cli: Cli) -> Result<Exit, CliError> {
+    let env = Env {
+        style: Style::detect(cli.json),
+        timeout: cli.timeout,
+        socket: cli.socket,
+        config: cli.config,
+    };
+    match cli.command {
+        Command::Status => status::status(&env).await,
+        Command::Jobs => jobs::list(&env).await,
+        Command::Run { job, wait } => jobs::run(&env, job, wait).await,
+        Command::Pause { job } => jobs::pause(&env, job, true).await,
+        Command::Resume { job } => jobs::pause(&env, job, false).await,
+        Command::Cancel { target } => jobs::cancel(&env, target).await,
+        Command::Runs { job, limit } => runs::list(&env, job, limit).await,
+        Command::Logs(args) => logs::logs(&env, args).await,
+        Command::Subscribers { all } => subscribers::list(&env, all).await,
+        Command::Shutdown => status::shutdown(&env).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_subcommand() {
+        let a = Cli::try_parse_from(["supersetctl", "--json", "--timeout", "2", "jobs"]).unwrap();
+        let b = Cli::try_parse_from(["supersetctl", "jobs", "--json", "--timeout", "2"]).unwrap();
+        assert!(a.json && b.json);
+        assert_eq!(a.timeout, b.timeout);
+        assert!(Cli::try_parse_from(["supersetctl", "jobs", "--timeout", "0"]).is_err());
+    }
+}

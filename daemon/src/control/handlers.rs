@@ -1,0 +1,263 @@
+//! The RPC methods: each maps one `Control` call onto [`Handles`] and nothing more.
+//!
+//! [`ControlServer`] is the concrete type tarpc serves (a generic server does not compile: the
+//! trait's futures cannot be proven `Send`). One value exists per connection, carrying what the
+//! connection's peer may do; every method checks it before touching a handle.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use supersetd_proto::{
+    Access, CancelTarget, ClientHello, Control, ControlError, DaemonStatus, JobInfo, JobName,
+    LogBatch, LogQuery, PROTO_VERSION, RunId, RunInfo, RunQuery, ServerHello, StoreStatus,
+    SubscriberInfo, SubscriberQuery, Trigger,
+};
+use tarpc::context::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::Handles;
+use crate::store::{StoreError, Subscriber};
+
+/// How long `status` waits for the store's health check, so a hung database shows as
+/// unhealthy instead of hanging the operator's command.
+const STORE_HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Taken off a long poll's wait so the reply reaches the client before its deadline fires.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(200);
+/// The most runs one `list_runs` returns.
+const MAX_RUNS: u32 = 1000;
+
+/// The served object for one connection.
+#[derive(Clone)]
+pub(crate) struct ControlServer {
+    pub(crate) handles: Handles,
+    /// Decided from the peer's credentials when the connection was accepted.
+    pub(crate) access: Option<Access>,
+    pub(crate) peer_uid: Option<u32>,
+    /// Cancelled to drop the connection (a refused peer, after it has been told why).
+    pub(crate) drop_conn: CancellationToken,
+    /// Cancelled once the peer has said `hello`.
+    pub(crate) greeted: CancellationToken,
+}
+
+impl ControlServer {
+    fn operator(&self) -> Result<(), ControlError> {
+        match self.access {
+            Some(Access::Operator) => Ok(()),
+            _ => Err(self.denied()),
+        }
+    }
+
+    fn denied(&self) -> ControlError {
+        let who = self
+            .peer_uid
+            .map_or_else(|| "an unknown user".to_owned(), |uid| format!("uid {uid}"));
+        ControlError::PermissionDenied {
+            reason: format!(
+                "{who} may not use this daemon's control socket; run as the daemon's user or root"
+            ),
+        }
+    }
+}
+
+/// How long a long poll may wait: what the client asked, cut to leave the reply time to arrive
+/// before the call's deadline.
+fn capped_wait(ctx: &Context, asked: Duration) -> Duration {
+    let left = ctx
+        .deadline
+        .saturating_duration_since(Instant::now())
+        .saturating_sub(DEADLINE_MARGIN);
+    asked.min(left)
+}
+
+fn store_error(err: StoreError) -> ControlError {
+    ControlError::Unavailable {
+        service: "store".into(),
+        reason: err.to_string(),
+    }
+}
+
+fn subscriber_info(s: Subscriber) -> SubscriberInfo {
+    SubscriberInfo {
+        user_id: s.user_id,
+        chat_id: s.chat_id,
+        username: s.username,
+        first_name: s.first_name,
+        last_name: s.last_name,
+        is_active: s.is_active,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+    }
+}
+
+impl Control for ControlServer {
+    async fn hello(self, _: Context, client: ClientHello) -> Result<ServerHello, ControlError> {
+        self.greeted.cancel();
+        let Some(access) = self.access else {
+            tracing::warn!(peer_uid = ?self.peer_uid, client = %client.client_name, "control peer refused");
+            let err = self.denied();
+            self.drop_conn.cancel();
+            return Err(err);
+        };
+        if client.proto_version != PROTO_VERSION {
+            tracing::info!(client = %client.client_name, theirs = client.proto_version, ours = PROTO_VERSION, "control client speaks another protocol");
+            return Err(ControlError::IncompatibleVersion {
+                daemon: PROTO_VERSION,
+                client: client.proto_version,
+            });
+        }
+        tracing::debug!(client = %client.client_name, version = %client.client_version, "control client connected");
+        Ok(ServerHello {
+            proto_version: PROTO_VERSION,
+            daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
+            pid: std::process::id(),
+            access,
+        })
+    }
+
+    async fn get_status(self, _: Context) -> Result<DaemonStatus, ControlError> {
+        self.operator()?;
+        let store = &self.handles.store;
+        let desc = store.describe();
+        let health = match tokio::time::timeout(STORE_HEALTH_TIMEOUT, store.health()).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!(
+                "no answer within {} s",
+                STORE_HEALTH_TIMEOUT.as_secs()
+            )),
+        };
+        let now = Utc::now();
+        let started_at = self.handles.started_at;
+        Ok(DaemonStatus {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_at,
+            uptime_ms: u64::try_from((now - started_at).num_milliseconds()).unwrap_or(0),
+            rss_bytes: rss_bytes().await,
+            store: StoreStatus {
+                backend: desc.backend.to_owned(),
+                location: desc.location,
+                healthy: health.is_none(),
+                error: health,
+            },
+            services: self.handles.services.snapshot(),
+        })
+    }
+
+    async fn list_jobs(self, _: Context) -> Result<Vec<JobInfo>, ControlError> {
+        self.operator()?;
+        self.handles.jobs.list_jobs().await
+    }
+
+    async fn run_job(self, _: Context, job: JobName) -> Result<RunId, ControlError> {
+        self.operator()?;
+        let run = self.handles.jobs.run_job(&job, Trigger::Operator).await?;
+        tracing::info!(job = %job, run_id = run.0, peer_uid = ?self.peer_uid, "run requested over the control socket");
+        Ok(run)
+    }
+
+    async fn wait_run(
+        self,
+        ctx: Context,
+        run: RunId,
+        wait_ms: u64,
+    ) -> Result<Option<RunInfo>, ControlError> {
+        self.operator()?;
+        let wait = capped_wait(&ctx, Duration::from_millis(wait_ms));
+        self.handles.jobs.wait_run(run, wait).await
+    }
+
+    async fn pause_job(self, _: Context, job: JobName) -> Result<JobInfo, ControlError> {
+        self.operator()?;
+        self.handles.jobs.pause_job(&job).await
+    }
+
+    async fn resume_job(self, _: Context, job: JobName) -> Result<JobInfo, ControlError> {
+        self.operator()?;
+        self.handles.jobs.resume_job(&job).await
+    }
+
+    async fn cancel(self, _: Context, target: CancelTarget) -> Result<RunId, ControlError> {
+        self.operator()?;
+        self.handles.jobs.cancel(&target).await
+    }
+
+    async fn list_runs(self, _: Context, query: RunQuery) -> Result<Vec<RunInfo>, ControlError> {
+        self.operator()?;
+        let limit = query.limit.clamp(1, MAX_RUNS);
+        self.handles
+            .store
+            .list_runs(query.job.as_ref(), limit)
+            .await
+            .map_err(store_error)
+    }
+
+    async fn tail_logs(self, ctx: Context, mut query: LogQuery) -> Result<LogBatch, ControlError> {
+        self.operator()?;
+        let wait = capped_wait(&ctx, Duration::from_millis(query.wait_ms));
+        query.wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        Ok(self.handles.logs.tail(&query).await)
+    }
+
+    async fn list_subscribers(
+        self,
+        _: Context,
+        query: SubscriberQuery,
+    ) -> Result<Vec<SubscriberInfo>, ControlError> {
+        self.operator()?;
+        let subs = self
+            .handles
+            .store
+            .list_subscribers(query.active_only)
+            .await
+            .map_err(store_error)?;
+        Ok(subs.into_iter().map(subscriber_info).collect())
+    }
+
+    async fn shutdown(self, _: Context) -> Result<(), ControlError> {
+        self.operator()?;
+        tracing::info!(peer_uid = ?self.peer_uid, "shutdown requested over the control socket");
+        self.handles.shutdown.cancel();
+        Ok(())
+    }
+}
+
+/// Resident set size from `/proc/self/status` (`VmRSS`, in kB); 0 where that is unavailable.
+async fn rss_bytes() -> u64 {
+    let Ok(status) = tokio::fs::read_to_string("/proc/self/status").await else {
+        return 0;
+    };
+    parse_vm_rss(&status).unwrap_or(0)
+}
+
+fn parse_vm_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_vm_rss() {
+        assert_eq!(
+            parse_vm_rss("Name:\tx\nVmRSS:\t   1234 kB\n"),
+            Some(1234 * 1024)
+        );
+        assert_eq!(parse_vm_rss("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn long_polls_stop_short_of_the_deadline() {
+        let mut ctx = tarpc::context::current();
+        ctx.deadline = Instant::now() + Duration::from_secs(5);
+        let wait = capped_wait(&ctx, Duration::from_secs(30));
+        assert!(wait <= Duration::from_millis(4_800) && wait > Duration::from_secs(4));
+        assert_eq!(
+            capped_wait(&ctx, Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+    }
+}

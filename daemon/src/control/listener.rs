@@ -1,0 +1,159 @@
+//! Binding the control socket: its private directory, stale-socket reclaim and the live check.
+//!
+//! The directory's mode (0700) is what guards the socket, since not every system honours a
+//! socket file's own mode; the socket gets 0600 as well. A socket file left by a killed daemon
+//! is reclaimed only after a connect attempt proves nobody answers, so starting a second daemon
+//! can never steal the socket of a running one.
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use interprocess::local_socket::tokio::Listener;
+use interprocess::local_socket::tokio::Stream;
+use interprocess::local_socket::tokio::prelude::*;
+use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
+use interprocess::os::unix::local_socket::ListenerOptionsExt;
+
+/// The bound control socket, ready for [`super::serve`].
+pub struct ControlListener {
+    pub(super) listener: Listener,
+    pub(super) path: PathBuf,
+}
+
+impl ControlListener {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl std::fmt::Debug for ControlListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlListener")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlBindError {
+    #[error("supersetd is already running: its control socket {socket} answers")]
+    AlreadyRunning { socket: PathBuf },
+    #[error("cannot prepare the socket directory {dir}: {source}")]
+    Directory { dir: PathBuf, source: io::Error },
+    #[error(
+        "socket directory {dir} belongs to uid {owner}, not to this user; fix its owner or choose another [control] socket"
+    )]
+    ForeignDirectory { dir: PathBuf, owner: u32 },
+    #[error("cannot remove the stale control socket {socket}: {source}")]
+    Reclaim { socket: PathBuf, source: io::Error },
+    #[error("cannot bind the control socket {socket}: {source}")]
+    Bind { socket: PathBuf, source: io::Error },
+}
+
+/// Bind the control socket at `socket` (absolute). Creates its parent directory with mode
+/// 0700 (tightening an existing one of ours), removes a stale socket file nobody answers on,
+/// and refuses with [`ControlBindError::AlreadyRunning`] when a daemon answers there.
+pub async fn bind(socket: &Path) -> Result<ControlListener, ControlBindError> {
+    if let Some(dir) = socket.parent() {
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || prepare_dir(&dir))
+            .await
+            .map_err(|e| ControlBindError::Directory {
+                dir: socket.to_path_buf(),
+                source: io::Error::other(e),
+            })??;
+    }
+    reclaim_if_stale(socket).await?;
+    let bind_err = |source| ControlBindError::Bind {
+        socket: socket.to_path_buf(),
+        source,
+    };
+    let name = socket.to_fs_name::<GenericFilePath>().map_err(bind_err)?;
+    let listener = ListenerOptions::new()
+        .name(name)
+        .mode(0o600)
+        .create_tokio()
+        .map_err(bind_err)?;
+    Ok(ControlListener {
+        listener,
+        path: socket.to_path_buf(),
+    })
+}
+
+fn prepare_dir(dir: &Path) -> Result<(), ControlBindError> {
+    let dir_err = |source| ControlBindError::Directory {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) => {
+            let me = nix::unistd::geteuid().as_raw();
+            if meta.uid() != me {
+                // Shared directories such as /tmp are fine to live in when the socket's own
+                // mode protects it; a directory someone else owns and can write is not.
+                if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
+                    return Err(ControlBindError::ForeignDirectory {
+                        dir: dir.to_path_buf(),
+                        owner: meta.uid(),
+                    });
+                }
+                return Ok(());
+            }
+            if meta.mode() & 0o077 != 0 {
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    .map_err(dir_err)?;
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(dir_err)?;
+            // `mode` is filtered by the umask; set it exactly.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err)
+        }
+        Err(e) => Err(dir_err(e)),
+    }
+}
+
+async fn reclaim_if_stale(socket: &Path) -> Result<(), ControlBindError> {
+    match tokio::fs::symlink_metadata(socket).await {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(ControlBindError::Bind {
+                socket: socket.to_path_buf(),
+                source: e,
+            });
+        }
+        Ok(_) => {}
+    }
+    let name = socket
+        .to_fs_name::<GenericFilePath>()
+        .map_err(|source| ControlBindError::Bind {
+            socket: socket.to_path_buf(),
+            source,
+        })?;
+    match Stream::connect(name).await {
+        Ok(_) => Err(ControlBindError::AlreadyRunning {
+            socket: socket.to_path_buf(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            tracing::info!(socket = %socket.display(), "removing stale control socket");
+            tokio::fs::remove_file(socket)
+                .await
+                .map_err(|source| ControlBindError::Reclaim {
+                    socket: socket.to_path_buf(),
+                    source,
+                })
+        }
+        // Anything else (not a socket, no permission) is for the operator to look at; binding
+        // would fail with the same cause, so report it as a bind error.
+        Err(source) => Err(ControlBindError::Bind {
+            socket: socket.to_path_buf(),
+            source,
+        }),
+    }
+}

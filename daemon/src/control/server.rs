@@ -1,0 +1,156 @@
+//! The accept loop and the per-connection tarpc channel.
+//!
+//! One task per connection, tracked, each bounded: a cap on connections, a cap on requests in
+//! flight per connection, a frame limit in the codec, and a deadline for the first `hello`. A
+//! client that sends garbage, disconnects mid-call or never reads can only end its own
+//! connection. Requests run inside their connection's task (not spawned), so a connection
+//! that goes away takes its unfinished calls with it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use interprocess::local_socket::tokio::Stream;
+use interprocess::local_socket::tokio::prelude::*;
+use supersetd_proto::{Access, Control};
+use tarpc::server::{BaseChannel, Channel};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use super::Handles;
+use super::handlers::ControlServer;
+use super::listener::ControlListener;
+
+/// Connections served at once. Each operator runs a CLI or a console or two; 64 leaves ample
+/// room while bounding what a runaway script looping on `connect` can hold open. Connections
+/// beyond it are closed at once, so their clients fail fast instead of hanging.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Requests in flight per connection. The console pipelines a handful (status, jobs, a log
+/// follow); more than this from one client is a bug or abuse and gets an error reply.
+pub const MAX_IN_FLIGHT: usize = 16;
+/// A connection must say `hello` within this time or it is closed: it frees the slot held by
+/// a client that connects and stalls (or sends half a frame).
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a refused peer's connection stays open so the refusal reaches it.
+const REFUSAL_FLUSH: Duration = Duration::from_millis(200);
+/// Accept errors (EMFILE and the like) back off up to this, instead of spinning.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Serve the control API on `listener` until `cancel` fires, then close every connection and
+/// remove the socket file.
+pub async fn serve(listener: ControlListener, handles: Handles, cancel: CancellationToken) {
+    let ControlListener { listener, path } = listener;
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let tracker = TaskTracker::new();
+    let own_uid = nix::unistd::geteuid().as_raw();
+    let mut backoff = Duration::from_millis(10);
+    tracing::info!(socket = %path.display(), "control socket listening");
+    loop {
+        let accepted = tokio::select! {
+            () = cancel.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "control socket accept failed");
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(10);
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(
+                max = MAX_CONNECTIONS,
+                "control connection refused: too many connections"
+            );
+            continue;
+        };
+        let peer_uid = stream.peer_creds().ok().and_then(|c| c.euid());
+        let span = tracing::info_span!("rpc", peer_uid = ?peer_uid);
+        let conn = serve_connection(
+            stream,
+            handles.clone(),
+            access_for(peer_uid, own_uid),
+            peer_uid,
+            cancel.clone(),
+            permit,
+        );
+        tracker.spawn(conn.instrument(span));
+    }
+    tracker.close();
+    tracker.wait().await;
+    // Dropping the listener unlinks the socket file (interprocess reclaims the name).
+    drop(listener);
+    tracing::info!(socket = %path.display(), "control socket closed");
+}
+
+/// The daemon's own user and root may operate it; everyone else is refused for now (group and
+/// viewer rules come later).
+fn access_for(peer_uid: Option<u32>, own_uid: u32) -> Option<Access> {
+    match peer_uid {
+        Some(uid) if uid == own_uid || uid == 0 => Some(Access::Operator),
+        _ => None,
+    }
+}
+
+async fn serve_connection(
+    stream: Stream,
+    handles: Handles,
+    access: Option<Access>,
+    peer_uid: Option<u32>,
+    cancel: CancellationToken,
+    _permit: OwnedSemaphorePermit,
+) {
+    let drop_conn = CancellationToken::new();
+    let greeted = CancellationToken::new();
+    let server = ControlServer {
+        handles,
+        access,
+        peer_uid,
+        drop_conn: drop_conn.clone(),
+        greeted: greeted.clone(),
+    };
+    let channel = BaseChannel::with_defaults(supersetd_proto::connect::transport(stream))
+        .max_concurrent_requests(MAX_IN_FLIGHT);
+    let requests = channel
+        .execute(server.serve())
+        .for_each_concurrent(None, |call| call);
+    let refused = async {
+        drop_conn.cancelled().await;
+        tokio::time::sleep(REFUSAL_FLUSH).await;
+    };
+    let silent = async {
+        if tokio::time::timeout(HELLO_TIMEOUT, greeted.cancelled())
+            .await
+            .is_ok()
+        {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = requests => tracing::debug!("control connection closed by the client"),
+        () = cancel.cancelled() => {}
+        () = refused => {}
+        () = silent => tracing::debug!("control connection closed: no hello in time"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_daemon_user_and_root_operate() {
+        assert_eq!(access_for(Some(1000), 1000), Some(Access::Operator));
+        assert_eq!(access_for(Some(0), 1000), Some(Access::Operator));
+        assert_eq!(access_for(Some(1001), 1000), None);
+        assert_eq!(access_for(None, 1000), None);
+    }
+}

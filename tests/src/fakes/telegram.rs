@@ -147,6 +147,11 @@ impl FakeTelegram {
         self.shared.release();
     }
 
+    /// Lift a stall and abandon the held requests unrecorded (they never reached Telegram).
+    pub fn drop_stalled(&self) {
+        self.shared.drop_stalled();
+    }
+
     /// Flood limits (30/s overall, 1/s per private chat, 20/min per group). On by default.
     pub fn set_rate_limits(&self, enabled: bool) {
         self.shared.lock().rate_limits = enabled;

@@ -25,6 +25,8 @@ pub struct Shared {
     pub updates_changed: watch::Sender<u64>,
     pub sent_changed: watch::Sender<u64>,
     pub released: watch::Sender<u64>,
+    /// Bumped to abandon every held request without recording it.
+    pub dropped: watch::Sender<u64>,
     /// Fired when the fake is dropped: waiting requests end and connections close.
     pub closed: CancellationToken,
 }
@@ -36,6 +38,7 @@ impl Shared {
             updates_changed: watch::channel(0).0,
             sent_changed: watch::channel(0).0,
             released: watch::channel(0).0,
+            dropped: watch::channel(0).0,
             closed: CancellationToken::new(),
         }
     }
@@ -67,6 +70,13 @@ impl Shared {
     pub fn release(&self) {
         self.lock().stall_after = None;
         Shared::bump(&self.released);
+    }
+
+    /// Lift a stall, answering every held request 502 without recording it: those messages
+    /// never reached "Telegram".
+    pub fn drop_stalled(&self) {
+        Shared::bump(&self.dropped);
+        self.lock().stall_after = None;
     }
 }
 
@@ -244,6 +254,7 @@ async fn send_message(shared: &Shared, params: &Map<String, Value>) -> Response 
     };
     loop {
         let mut released = shared.released.subscribe();
+        let mut dropped = shared.dropped.subscribe();
         let outcome = {
             let mut state = shared.lock();
             if state.stalled() {
@@ -257,6 +268,7 @@ async fn send_message(shared: &Shared, params: &Map<String, Value>) -> Response 
             None => {
                 tokio::select! {
                     _ = shared.closed.cancelled() => return StatusCode::BAD_GATEWAY.into_response(),
+                    _ = dropped.changed() => return StatusCode::BAD_GATEWAY.into_response(),
                     _ = released.changed() => {}
                 }
             }

@@ -293,8 +293,10 @@ impl Drop for Daemon {
     }
 }
 
+/// A live, non-zombie process (a detached daemon's parent is init, which in a container may
+/// never reap it).
 pub fn alive(pid: i32) -> bool {
-    pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+    pid > 0 && supersetd::lifecycle::stop::process_running(pid as u32)
 }
 
 /// Keep the developer's environment from steering the daemon under test.

@@ -73,7 +73,9 @@ use crate::telegram::{ChatTarget, Sender};
 pub struct DeliverySettings {
     /// Messages per second overall. Telegram allows about 30; the margin absorbs jitter.
     pub rate_per_sec: f64,
-    /// Spacing between messages to one private chat (Telegram: about 1 per second).
+    /// Spacing between messages to one private chat. Telegram allows about 1 per second and
+    /// measures when requests arrive, so the default keeps 10% clear of it for network jitter,
+    /// as the global rate does.
     pub private_chat_interval: Duration,
     /// Spacing between messages to one group or channel (Telegram: about 20 per minute).
     pub group_chat_interval: Duration,
@@ -91,8 +93,8 @@ impl Default for DeliverySettings {
     fn default() -> Self {
         DeliverySettings {
             rate_per_sec: 28.0,
-            private_chat_interval: Duration::from_secs(1),
-            group_chat_interval: Duration::from_secs(3),
+            private_chat_interval: Duration::from_millis(1100),
+            group_chat_interval: Duration::from_millis(3300),
             max_inline_wait: Duration::from_secs(60),
             concurrency: 16,
             transient_retries: 3,

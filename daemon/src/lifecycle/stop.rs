@@ -43,7 +43,10 @@ pub async fn stop(cfg: &Config, timeout: Duration) -> Result<StopOutcome, StopEr
     }
     loop {
         match pidfile::holder(&pid_path)? {
-            None => return Ok(StopOutcome::Stopped { pid }),
+            // The lock goes a moment before the process does; wait for the process too.
+            None if !process_running(pid) => return Ok(StopOutcome::Stopped { pid }),
+            None if Instant::now() >= deadline => return Err(StopError::StillRunning { pid, secs: timeout.as_secs() }),
+            None => tokio::time::sleep(Duration::from_millis(10)).await,
             Some(_) if Instant::now() >= deadline => {
                 return Err(StopError::StillRunning {
                     pid,
@@ -63,6 +66,16 @@ async fn ask_over_socket(socket: &Path) -> bool {
     };
     let ctx = supersetd_proto::connect::context_with_timeout(timeout);
     matches!(conn.client.shutdown(ctx).await, Ok(Ok(())))
+}
+
+/// Whether `pid` is a live process. A zombie (exited, not yet reaped by a parent that may
+/// never reap it, as in a container without an init) counts as gone.
+pub fn process_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name, which may itself contain spaces.
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
 }
 
 fn signal(pid: u32) -> Result<(), StopError> {

@@ -154,7 +154,7 @@ impl FakeTelegram {
 
     /// Flood limits (30/s overall, 1/s per private chat, 20/min per group). On by default.
     pub fn set_rate_limits(&self, enabled: bool) {
-        self.shared.lock().rate_limits = enabled;
+        self.shared.lock().set_rate_limits(enabled);
     }
 
     // ---- recordings -----------------------------------------------------------------------

@@ -335,7 +335,7 @@ async fn control(
             done.into_response()
         }
         "rate_limits" => {
-            shared.lock().rate_limits = boolean(&params, "enabled");
+            shared.lock().set_rate_limits(boolean(&params, "enabled"));
             done.into_response()
         }
         "push_command" => {

@@ -148,6 +148,16 @@ impl State {
     }
 
     /// Whether a `sendMessage` has to hang now (the "network" is cut).
+    /// Turn the flood limits on or off. Turning them on starts the windows afresh: what was
+    /// sent while they were off does not count against what comes after.
+    pub fn set_rate_limits(&mut self, enabled: bool) {
+        if enabled && !self.rate_limits {
+            self.recent_all.clear();
+            self.recent_by_chat.clear();
+        }
+        self.rate_limits = enabled;
+    }
+
     pub fn stalled(&self) -> bool {
         self.stall_after.is_some_and(|n| self.sent.len() >= n)
     }

@@ -67,6 +67,9 @@ mod tests {
     #[test]
     fn redacts_inside_text() {
         let s = Secret::new("123:ABC");
-        assert_eq!(redact("POST /bot123:ABC/sendMessage", &s), "POST /bot***/sendMessage");
+        assert_eq!(
+            redact("POST /bot123:ABC/sendMessage", &s),
+            "POST /bot***/sendMessage"
+        );
     }
 }

@@ -13,7 +13,9 @@ use interprocess::local_socket::{GenericFilePath, ToFsName};
 use tarpc::tokio_serde::formats::Bincode;
 use tarpc::tokio_util::codec::{Framed, LengthDelimitedCodec};
 
-use crate::{ClientHello, ControlClient, ControlError, MAX_FRAME_BYTES, PROTO_VERSION, ServerHello};
+use crate::{
+    ClientHello, ControlClient, ControlError, MAX_FRAME_BYTES, PROTO_VERSION, ServerHello,
+};
 
 /// A handshaken connection.
 pub struct Connection {
@@ -24,7 +26,10 @@ pub struct Connection {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("cannot reach supersetd at {path}: {source}")]
-    Unreachable { path: PathBuf, source: std::io::Error },
+    Unreachable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("supersetd at {path} did not answer within {timeout_ms} ms")]
     Timeout { path: PathBuf, timeout_ms: u64 },
     #[error("supersetd at {path} closed the connection: {reason}")]
@@ -32,7 +37,11 @@ pub enum ConnectError {
     #[error(
         "incompatible daemon version: supersetd {daemon_version} speaks protocol {daemon}, this client speaks {client}; upgrade the older side"
     )]
-    Incompatible { daemon: u32, client: u32, daemon_version: String },
+    Incompatible {
+        daemon: u32,
+        client: u32,
+        daemon_version: String,
+    },
     #[error("supersetd refused the connection: {0}")]
     Refused(ControlError),
 }
@@ -46,7 +55,9 @@ where
     Req: for<'de> serde::Deserialize<'de>,
     Resp: serde::Serialize,
 {
-    let codec = LengthDelimitedCodec::builder().max_frame_length(MAX_FRAME_BYTES).new_codec();
+    let codec = LengthDelimitedCodec::builder()
+        .max_frame_length(MAX_FRAME_BYTES)
+        .new_codec();
     tarpc::serde_transport::new(Framed::new(conn, codec), Bincode::default())
 }
 
@@ -58,16 +69,30 @@ pub fn context_with_timeout(timeout: Duration) -> tarpc::context::Context {
 }
 
 /// Connect to the daemon at `path` and exchange versions, all within `timeout`.
-pub async fn connect(path: &Path, client_name: &str, timeout: Duration) -> Result<Connection, ConnectError> {
+pub async fn connect(
+    path: &Path,
+    client_name: &str,
+    timeout: Duration,
+) -> Result<Connection, ConnectError> {
     let fut = connect_inner(path, client_name, timeout);
     match tokio::time::timeout(timeout, fut).await {
         Ok(result) => result,
-        Err(_) => Err(ConnectError::Timeout { path: path.to_path_buf(), timeout_ms: timeout.as_millis() as u64 }),
+        Err(_) => Err(ConnectError::Timeout {
+            path: path.to_path_buf(),
+            timeout_ms: timeout.as_millis() as u64,
+        }),
     }
 }
 
-async fn connect_inner(path: &Path, client_name: &str, timeout: Duration) -> Result<Connection, ConnectError> {
-    let unreachable = |source| ConnectError::Unreachable { path: path.to_path_buf(), source };
+async fn connect_inner(
+    path: &Path,
+    client_name: &str,
+    timeout: Duration,
+) -> Result<Connection, ConnectError> {
+    let unreachable = |source| ConnectError::Unreachable {
+        path: path.to_path_buf(),
+        source,
+    };
     let name = path.to_fs_name::<GenericFilePath>().map_err(unreachable)?;
     let stream = Stream::connect(name).await.map_err(unreachable)?;
     let client = ControlClient::new(tarpc::client::Config::default(), transport(stream)).spawn();
@@ -83,7 +108,11 @@ async fn connect_inner(path: &Path, client_name: &str, timeout: Duration) -> Res
     match reply {
         Ok(hello) => Ok(Connection { client, hello }),
         Err(ControlError::IncompatibleVersion { daemon, client }) => {
-            Err(ConnectError::Incompatible { daemon, client, daemon_version: "unknown".into() })
+            Err(ConnectError::Incompatible {
+                daemon,
+                client,
+                daemon_version: "unknown".into(),
+            })
         }
         Err(other) => Err(ConnectError::Refused(other)),
     }
@@ -92,9 +121,13 @@ async fn connect_inner(path: &Path, client_name: &str, timeout: Duration) -> Res
 /// Map a tarpc transport error to a [`ConnectError`], keeping "no answer in time" apart.
 pub fn rpc_error(path: &Path, timeout: Duration, err: tarpc::client::RpcError) -> ConnectError {
     match err {
-        tarpc::client::RpcError::DeadlineExceeded => {
-            ConnectError::Timeout { path: path.to_path_buf(), timeout_ms: timeout.as_millis() as u64 }
-        }
-        other => ConnectError::Transport { path: path.to_path_buf(), reason: other.to_string() },
+        tarpc::client::RpcError::DeadlineExceeded => ConnectError::Timeout {
+            path: path.to_path_buf(),
+            timeout_ms: timeout.as_millis() as u64,
+        },
+        other => ConnectError::Transport {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
     }
 }

@@ -16,7 +16,11 @@ pub enum SocketPathError {
     #[error("socket path {0} is not absolute")]
     NotAbsolute(PathBuf),
     #[error("socket path {path} is {len} bytes long; Unix sockets allow at most {max}")]
-    TooLong { path: PathBuf, len: usize, max: usize },
+    TooLong {
+        path: PathBuf,
+        len: usize,
+        max: usize,
+    },
 }
 
 /// `sun_path` is 108 bytes on Linux, including the trailing NUL.
@@ -43,7 +47,9 @@ pub fn resolve_socket_path(
 pub fn default_state_dir() -> PathBuf {
     match std::env::var_os("XDG_STATE_HOME") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("supersetd"),
-        _ => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join("data"),
+        _ => std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join("data"),
     }
 }
 
@@ -54,7 +60,11 @@ pub fn check_socket_path(path: &Path) -> Result<(), SocketPathError> {
     }
     let len = path.as_os_str().len();
     if len > MAX_SOCKET_PATH {
-        return Err(SocketPathError::TooLong { path: path.to_path_buf(), len, max: MAX_SOCKET_PATH });
+        return Err(SocketPathError::TooLong {
+            path: path.to_path_buf(),
+            len,
+            max: MAX_SOCKET_PATH,
+        });
     }
     Ok(())
 }
@@ -65,14 +75,25 @@ mod tests {
 
     #[test]
     fn explicit_path_wins() {
-        let p = resolve_socket_path(Some(Path::new("/x/s.sock")), Some(Path::new("/run/user/1")), Path::new("/var"));
+        let p = resolve_socket_path(
+            Some(Path::new("/x/s.sock")),
+            Some(Path::new("/run/user/1")),
+            Path::new("/var"),
+        );
         assert_eq!(p.ok(), Some(PathBuf::from("/x/s.sock")));
     }
 
     #[test]
     fn runtime_dir_then_state_dir() {
-        let p = resolve_socket_path(None, Some(Path::new("/run/user/1")), Path::new("/var/lib/s"));
-        assert_eq!(p.ok(), Some(PathBuf::from("/run/user/1/supersetd/control.sock")));
+        let p = resolve_socket_path(
+            None,
+            Some(Path::new("/run/user/1")),
+            Path::new("/var/lib/s"),
+        );
+        assert_eq!(
+            p.ok(),
+            Some(PathBuf::from("/run/user/1/supersetd/control.sock"))
+        );
         let p = resolve_socket_path(None, None, Path::new("/var/lib/s"));
         assert_eq!(p.ok(), Some(PathBuf::from("/var/lib/s/control.sock")));
     }

@@ -75,7 +75,9 @@ pub enum Access {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "snake_case")]
 pub enum ControlError {
-    #[error("incompatible daemon version: daemon speaks protocol {daemon}, this client speaks {client}")]
+    #[error(
+        "incompatible daemon version: daemon speaks protocol {daemon}, this client speaks {client}"
+    )]
     IncompatibleVersion { daemon: u32, client: u32 },
     #[error("no such {kind}: {name}")]
     NotFound { kind: String, name: String },
@@ -287,7 +289,9 @@ impl std::str::FromStr for LogLevel {
             "info" => Ok(LogLevel::Info),
             "warn" | "warning" => Ok(LogLevel::Warn),
             "error" => Ok(LogLevel::Error),
-            other => Err(format!("unknown log level {other:?} (expected trace, debug, info, warn or error)")),
+            other => Err(format!(
+                "unknown log level {other:?} (expected trace, debug, info, warn or error)"
+            )),
         }
     }
 }
@@ -376,9 +380,14 @@ mod tests {
 
     #[test]
     fn errors_round_trip_through_json() {
-        let err = ControlError::NotFound { kind: "job".into(), name: "nope".into() };
+        let err = ControlError::NotFound {
+            kind: "job".into(),
+            name: "nope".into(),
+        };
         let text = serde_json::to_string(&err).unwrap_or_default();
-        let back: ControlError = serde_json::from_str(&text).unwrap_or(ControlError::Internal { log_ref: String::new() });
+        let back: ControlError = serde_json::from_str(&text).unwrap_or(ControlError::Internal {
+            log_ref: String::new(),
+        });
         assert_eq!(back, err);
         assert_eq!(err.to_string(), "no such job: nope");
     }

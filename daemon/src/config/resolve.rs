@@ -128,13 +128,13 @@ fn telegram_config(
             }
         },
     };
-    if let Some(c) = &channel {
-        if crate::telegram::ChatTarget::parse(c).is_none() {
-            return Err(invalid(
-                "telegram.channel_chat_id",
-                format!("{c:?} is neither a numeric chat id nor @channelname"),
-            ));
-        }
+    if let Some(c) = &channel
+        && crate::telegram::ChatTarget::parse(c).is_none()
+    {
+        return Err(invalid(
+            "telegram.channel_chat_id",
+            format!("{c:?} is neither a numeric chat id nor @channelname"),
+        ));
     }
     let admin_chat_ids = match raw.admin_chat_ids {
         Some(ids) => ids,

@@ -45,7 +45,12 @@ pub async fn stop(cfg: &Config, timeout: Duration) -> Result<StopOutcome, StopEr
         match pidfile::holder(&pid_path)? {
             // The lock goes a moment before the process does; wait for the process too.
             None if !process_running(pid) => return Ok(StopOutcome::Stopped { pid }),
-            None if Instant::now() >= deadline => return Err(StopError::StillRunning { pid, secs: timeout.as_secs() }),
+            None if Instant::now() >= deadline => {
+                return Err(StopError::StillRunning {
+                    pid,
+                    secs: timeout.as_secs(),
+                });
+            }
             None => tokio::time::sleep(Duration::from_millis(10)).await,
             Some(_) if Instant::now() >= deadline => {
                 return Err(StopError::StillRunning {
@@ -73,7 +78,11 @@ async fn ask_over_socket(socket: &Path) -> bool {
 pub fn process_running(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the parenthesised command name, which may itself contain spaces.
-        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Ok(stat) => {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                != Some("Z")
+        }
         Err(_) => false,
     }
 }

@@ -56,7 +56,11 @@ pub trait Store: Send + Sync + 'static {
     // ---- subscribers -------------------------------------------------------------------
 
     /// Insert or reactivate a subscriber and refresh their profile, in one step.
-    async fn upsert_subscriber(&self, profile: SubscriberProfile, now: DateTime<Utc>) -> StoreResult<SubscribeOutcome>;
+    async fn upsert_subscriber(
+        &self,
+        profile: SubscriberProfile,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SubscribeOutcome>;
 
     /// Mark inactive. Returns whether an active subscriber was changed.
     async fn deactivate_subscriber(&self, user_id: i64, now: DateTime<Utc>) -> StoreResult<bool>;
@@ -67,7 +71,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// A group became a supergroup: move every subscriber writing to `old_chat` to `new_chat`.
     /// Returns how many were moved.
-    async fn migrate_chat(&self, old_chat: i64, new_chat: i64, now: DateTime<Utc>) -> StoreResult<u64>;
+    async fn migrate_chat(
+        &self,
+        old_chat: i64,
+        new_chat: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 
     // ---- notices and portal jobs -------------------------------------------------------
 
@@ -82,7 +91,11 @@ pub trait Store: Send + Sync + 'static {
     /// Store the result of one fetch in one transaction: upsert `jobs` by id, insert the
     /// `notices` whose id is not there yet. Returns the ids of the notices actually inserted.
     /// Either everything is written or nothing is.
-    async fn save_fetch(&self, notices: Vec<Notice>, jobs: Vec<JobProfile>) -> StoreResult<Vec<String>>;
+    async fn save_fetch(
+        &self,
+        notices: Vec<Notice>,
+        jobs: Vec<JobProfile>,
+    ) -> StoreResult<Vec<String>>;
 
     async fn get_notice(&self, id: &str) -> StoreResult<Option<Notice>>;
 
@@ -99,7 +112,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Create a pending ledger row for each recipient of `notice_id` (existing rows are left
     /// alone) and mark the notice planned, atomically.
-    async fn plan_deliveries(&self, notice_id: &str, recipients: &[Recipient], now: DateTime<Utc>) -> StoreResult<u64>;
+    async fn plan_deliveries(
+        &self,
+        notice_id: &str,
+        recipients: &[Recipient],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 
     /// Ledger rows still to send (pending or in-flight), oldest notice first, excluding rows
     /// whose `not_before` is after `now`.
@@ -123,7 +141,12 @@ pub trait Store: Send + Sync + 'static {
     async fn save_job_state(&self, state: &JobState) -> StoreResult<()>;
 
     /// Allocate a run id and record the run as running.
-    async fn create_run(&self, job: &JobName, trigger: Trigger, started_at: DateTime<Utc>) -> StoreResult<RunId>;
+    async fn create_run(
+        &self,
+        job: &JobName,
+        trigger: Trigger,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<RunId>;
 
     /// Write a run back (steps, outcome, end).
     async fn save_run(&self, run: &RunInfo) -> StoreResult<()>;

@@ -120,9 +120,13 @@ pub struct JobDocument {
 /// became a supergroup keeps its subscriber's `user_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Recipient {
-    Subscriber { user_id: i64 },
+    Subscriber {
+        user_id: i64,
+    },
     /// The configured channel, by chat id or `@username`.
-    Channel { chat: String },
+    Channel {
+        chat: String,
+    },
 }
 
 impl Recipient {
@@ -136,9 +140,14 @@ impl Recipient {
 
     pub fn from_key(key: &str) -> Option<Recipient> {
         if let Some(id) = key.strip_prefix("user:") {
-            return id.parse().ok().map(|user_id| Recipient::Subscriber { user_id });
+            return id
+                .parse()
+                .ok()
+                .map(|user_id| Recipient::Subscriber { user_id });
         }
-        key.strip_prefix("channel:").map(|chat| Recipient::Channel { chat: chat.to_owned() })
+        key.strip_prefix("channel:").map(|chat| Recipient::Channel {
+            chat: chat.to_owned(),
+        })
     }
 }
 

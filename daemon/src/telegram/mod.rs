@@ -88,7 +88,12 @@ pub enum SendError {
 /// the delivery engine's job, because only it knows what else is waiting.
 #[async_trait]
 pub trait Sender: Send + Sync + 'static {
-    async fn send(&self, chat: &ChatTarget, text: &str, mode: TextMode) -> Result<SentMessage, SendError>;
+    async fn send(
+        &self,
+        chat: &ChatTarget,
+        text: &str,
+        mode: TextMode,
+    ) -> Result<SentMessage, SendError>;
 }
 
 /// Build the teloxide client shared by the bot and the sender, pointed at `api_url` (the real
@@ -99,7 +104,10 @@ pub fn build_bot(
     api_url: &str,
     timeout: Duration,
 ) -> Result<teloxide::Bot, BuildBotError> {
-    let url = reqwest::Url::parse(api_url).map_err(|e| BuildBotError::BadUrl { url: api_url.to_owned(), reason: e.to_string() })?;
+    let url = reqwest::Url::parse(api_url).map_err(|e| BuildBotError::BadUrl {
+        url: api_url.to_owned(),
+        reason: e.to_string(),
+    })?;
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)

@@ -47,3 +47,24 @@ impl Clock for ManualClock {
 }
 
 pub type SharedClock = Arc<dyn Clock>;
+
+/// Wall time that follows tokio's clock: under `tokio::time::pause()` it moves exactly as far
+/// as the test advances tokio time, so timers and "now" agree. For tests.
+#[derive(Debug, Clone)]
+pub struct TokioClock {
+    start_wall: DateTime<Utc>,
+    start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    pub fn starting_at(start_wall: DateTime<Utc>) -> Self {
+        TokioClock { start_wall, start: tokio::time::Instant::now() }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = self.start.elapsed();
+        self.start_wall + Duration::from_std(elapsed).unwrap_or_else(|_| Duration::zero())
+    }
+}

@@ -353,3 +353,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 mod control;
+
+#[cfg(test)]
+mod tests;

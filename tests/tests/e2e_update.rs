@@ -188,3 +188,35 @@ async fn every_subscriber_gets_every_new_notice_exactly_once() {
     }
     assert!(w.daemon.stop().status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_malformed_payload_fails_the_run_and_leaves_the_store_as_it_was() {
+    let w = world(vec![numbered_notice(1)]).await;
+    w.daemon.start();
+    subscribe(&w, &[(201, "Asha")]);
+    run_update(&w.daemon);
+    let notices = w.daemon.count("SELECT COUNT(*) FROM notices");
+    let jobs = w.daemon.count("SELECT COUNT(*) FROM jobs");
+
+    w.portal.add_notice(EMAIL, numbered_notice(2));
+    w.portal.set_malformed("notices", Some(r#"[{"identifier": "x", "publishedAt": "yesterday"}]"#.into()));
+    let out = w.daemon.ctl(&["run", "update", "--wait"]);
+    assert_eq!(out.status.code(), Some(1), "a malformed payload must fail the run");
+    let runs = w.daemon.ctl_json(&["runs", "update", "--limit", "1"]);
+    let step = &runs[0]["steps"][0];
+    assert_eq!(step["name"], "superset");
+    assert_eq!(step["outcome"], "failed");
+    let reason = step["error"].as_str().unwrap_or_default();
+    assert!(reason.contains("publishedAt"), "the reason must name the field: {reason}");
+    assert_eq!(w.daemon.count("SELECT COUNT(*) FROM notices"), notices);
+    assert_eq!(w.daemon.count("SELECT COUNT(*) FROM jobs"), jobs);
+
+    // Once the portal is sane again the new notice arrives, and a session that expired
+    // meanwhile is renewed instead of being read as "no notices".
+    w.portal.set_malformed("notices", None);
+    w.portal.expire_sessions();
+    run_update(&w.daemon);
+    let got = w.tg.sent_to(201).into_iter().filter(|m| m.text.contains("Notice 2")).count();
+    assert_eq!(got, 1);
+    assert!(w.daemon.stop().status.success());
+}

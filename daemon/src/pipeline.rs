@@ -56,6 +56,7 @@ impl JobRunner for Pipeline {
                     return Ok(());
                 }
                 let delivered = record(run, "deliver", self.deliver_step(&cancel)).await;
+                self.follow_up_deferred(run).await;
                 fetched.and(delivered)
             }
             "official" => {
@@ -178,6 +179,16 @@ impl Pipeline {
                 StepEnd::Done(counts)
             }
             Err(e) => StepEnd::Failed(counts, e.to_string()),
+        }
+    }
+
+    /// Deliveries a long rate limit pushed back get a run of their own when the wait ends,
+    /// instead of waiting for the next hourly tick.
+    async fn follow_up_deferred(&self, run: &mut RunRecorder) {
+        if let Ok(Some(at)) = self.store.next_deferred().await
+            && at > self.clock.now()
+        {
+            run.follow_up_at(at);
         }
     }
 

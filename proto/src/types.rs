@@ -160,6 +160,8 @@ pub enum Trigger {
     Operator,
     Bot,
     Http,
+    /// Resuming deliveries a long Telegram rate limit deferred.
+    Retry,
 }
 
 impl fmt::Display for Trigger {
@@ -170,6 +172,7 @@ impl fmt::Display for Trigger {
             Trigger::Operator => "operator",
             Trigger::Bot => "bot",
             Trigger::Http => "http",
+            Trigger::Retry => "retry",
         })
     }
 }

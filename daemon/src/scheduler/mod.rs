@@ -55,6 +55,8 @@ struct Inner {
     /// The active run of each job. The lock is never held across an await.
     active: Mutex<HashMap<JobName, (RunId, CancellationToken)>>,
     paused: Mutex<HashMap<JobName, bool>>,
+    /// Extra runs a finished run asked for (see [`RunRecorder::follow_up_at`]).
+    follow_ups: Mutex<HashMap<JobName, chrono::DateTime<Utc>>>,
     /// Bumped whenever a run ends, so waiters re-check without polling.
     run_ended: watch::Sender<u64>,
     /// Wakes the timers when a job is paused or resumed.
@@ -86,6 +88,7 @@ impl Scheduler {
             run_timeout: DEFAULT_RUN_TIMEOUT,
             active: Mutex::new(HashMap::new()),
             paused: Mutex::new(paused),
+            follow_ups: Mutex::new(HashMap::new()),
             run_ended: watch::channel(0).0,
             changed: Notify::new(),
             tracker: TaskTracker::new(),
@@ -240,7 +243,13 @@ impl Scheduler {
             Ok(Ok(())) => (Outcome::Succeeded, None),
             Ok(Err(reason)) => (Outcome::Failed, Some(reason)),
         };
+        let follow_up = rec.follow_up();
         let info = rec.finish(outcome, error).await;
+        if let Some(at) = follow_up {
+            tracing::info!(at = %at, "follow-up run requested");
+            lock(&self.inner.follow_ups).insert(job.clone(), at);
+            self.inner.changed.notify_waiters();
+        }
         match outcome {
             Outcome::Succeeded => tracing::info!(duration_ms = info.duration_ms, "run succeeded"),
             _ => {

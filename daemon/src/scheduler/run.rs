@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use supersetd_proto::{JobName, Outcome, RunInfo, StepInfo};
 use tokio_util::sync::CancellationToken;
 
@@ -31,11 +32,22 @@ pub struct RunRecorder {
     info: RunInfo,
     store: SharedStore,
     clock: SharedClock,
+    follow_up: Option<DateTime<Utc>>,
 }
 
 impl RunRecorder {
     pub fn new(info: RunInfo, store: SharedStore, clock: SharedClock) -> Self {
-        RunRecorder { info, store, clock }
+        RunRecorder { info, store, clock, follow_up: None }
+    }
+
+    /// Ask for another run of this job at `at`, before its next scheduled tick if earlier:
+    /// work was left for later on purpose (a long rate limit), not missed.
+    pub fn follow_up_at(&mut self, at: DateTime<Utc>) {
+        self.follow_up = Some(self.follow_up.map_or(at, |t| t.min(at)));
+    }
+
+    pub fn follow_up(&self) -> Option<DateTime<Utc>> {
+        self.follow_up
     }
 
     pub fn info(&self) -> &RunInfo {

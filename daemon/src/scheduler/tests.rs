@@ -149,3 +149,41 @@ async fn wait_for(cond: impl Fn() -> bool) {
     }
     panic!("condition never held");
 }
+
+/// A job body that asks for one follow-up run, 90 s later, on its first run only.
+struct AsksForFollowUp {
+    runs: AtomicUsize,
+    clock: SharedClock,
+}
+
+#[async_trait]
+impl JobRunner for AsksForFollowUp {
+    async fn run(&self, _job: &JobName, run: &mut RunRecorder, _cancel: CancellationToken) -> Result<(), String> {
+        if self.runs.fetch_add(1, Ordering::SeqCst) == 0 {
+            run.follow_up_at(self.clock.now() + chrono::Duration::seconds(90));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_requested_follow_up_runs_before_the_next_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(&dir);
+    let start = chrono_tz::Asia::Kolkata.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap().with_timezone(&chrono::Utc);
+    let clock: SharedClock = Arc::new(TokioClock::starting_at(start));
+    let body = Arc::new(AsksForFollowUp { runs: AtomicUsize::new(0), clock: clock.clone() });
+    let shutdown = CancellationToken::new();
+    let s = Scheduler::start(vec![spec("0 * * * *")], st.clone(), clock, body.clone(), shutdown).await;
+    s.run_job(&update(), Trigger::Operator).await.unwrap();
+    wait_for(|| body.runs.load(Ordering::SeqCst) == 1).await;
+    tokio::time::sleep(Duration::from_secs(95)).await;
+    wait_for(|| body.runs.load(Ordering::SeqCst) == 2).await;
+    let runs = st.list_runs(Some(&update()), 10).await.unwrap();
+    assert_eq!(runs[0].trigger, Trigger::Retry);
+    // No further follow-up: the next run is the hourly tick.
+    tokio::time::sleep(Duration::from_secs(3000)).await;
+    assert_eq!(body.runs.load(Ordering::SeqCst), 2);
+    tokio::time::sleep(Duration::from_secs(700)).await;
+    wait_for(|| body.runs.load(Ordering::SeqCst) == 3).await;
+}

@@ -10,48 +10,53 @@ use std::time::Duration;
 use chrono::Utc;
 use supersetd_proto::{ControlError, JobName, Trigger};
 
-use super::Scheduler;
+use super::{Scheduler, lock};
 
 /// Upper bound on one sleep, so a wall-clock jump is noticed within this time.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 pub(super) async fn run_timer(scheduler: Scheduler, job: JobName) {
-    let Some(spec) = scheduler.inner.jobs.get(&job).cloned() else {
-        return;
-    };
+    let Some(spec) = scheduler.inner.jobs.get(&job).cloned() else { return };
     let shutdown = scheduler.inner.shutdown.clone();
-    loop {
+    'outer: loop {
         let now = scheduler.inner.clock.now();
         let Some(tick) = spec.expr.next_after(&now.with_timezone(&spec.tz)) else {
             tracing::warn!(job = %job, "schedule has no future fire time; timer stops");
             return;
         };
         let tick = tick.with_timezone(&Utc);
-        let mut due = false;
-        while !due {
-            let left = (tick - scheduler.inner.clock.now())
-                .to_std()
-                .unwrap_or(Duration::ZERO);
+        let follow_up = lock(&scheduler.inner.follow_ups).get(&job).copied();
+        let (due, trigger) = match follow_up {
+            Some(at) if at < tick => (at, Trigger::Retry),
+            _ => (tick, Trigger::Schedule),
+        };
+        // The target stays fixed while sleeping: recomputing "the next tick after now" on
+        // waking exactly at a tick would skip that tick.
+        loop {
+            let left = (due - scheduler.inner.clock.now()).to_std().unwrap_or(Duration::ZERO);
             if left.is_zero() {
-                due = true;
-                continue;
+                break;
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = scheduler.inner.changed.notified() => {}
+                // Pause, resume or a new follow-up: choose the target again.
+                _ = scheduler.inner.changed.notified() => continue 'outer,
                 _ = tokio::time::sleep(left.min(MAX_SLEEP)) => {}
             }
         }
-        fire(&scheduler, &job).await;
+        if trigger == Trigger::Retry {
+            lock(&scheduler.inner.follow_ups).remove(&job);
+        }
+        fire(&scheduler, &job, trigger).await;
     }
 }
 
-async fn fire(scheduler: &Scheduler, job: &JobName) {
+async fn fire(scheduler: &Scheduler, job: &JobName, trigger: Trigger) {
     if scheduler.is_paused(job) {
         tracing::info!(job = %job, "tick passed over: job is paused");
         return;
     }
-    match scheduler.start_run(job, Trigger::Schedule).await {
+    match scheduler.start_run(job, trigger).await {
         Ok(_) => {}
         Err(ControlError::Conflict { reason }) => {
             tracing::warn!(job = %job, reason = %reason, "tick skipped")

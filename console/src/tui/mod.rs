@@ -38,7 +38,7 @@ pub struct Options {
 #[derive(Debug, thiserror::Error)]
 pub enum TuiError {
     #[error(transparent)]
-    Socket(#[from] conn::SocketError),
+    Socket(#[from] crate::client::ClientError),
     #[error("superset-console needs a terminal on stdin and stdout; for scripts use supersetctl")]
     NotATerminal,
     #[error("the connection task stopped unexpectedly; this is a bug, please report it")]
@@ -61,7 +61,8 @@ pub async fn run(options: Options) -> Result<(), TuiError> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(TuiError::NotATerminal);
     }
-    let socket = conn::resolve_socket(options.socket.as_deref(), options.config.as_deref())?;
+    let inputs = crate::client::SocketInputs::from_env(options.socket.clone(), options.config.clone());
+    let socket = crate::client::resolve_socket(&inputs)?;
     let opts = AppOptions {
         socket: socket.clone(),
         read_only: options.read_only,

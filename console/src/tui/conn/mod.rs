@@ -7,8 +7,8 @@
 //! (250 ms doubling to 5 s) while the header says so; a daemon speaking another protocol
 //! version is reported as such and retried at the slowest rate, in case it gets upgraded.
 //!
-//! `session.rs` is one connected session; `socket.rs` finds the socket ([`resolve_socket`]),
-//! here for now until it moves to the shared `client` module.
+//! `session.rs` is one connected session; the socket path comes from [`crate::client`],
+//! shared with supersetctl so both binaries always find the same daemon.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,10 +20,8 @@ use tokio::task::JoinHandle;
 use super::msg::{Command, ConnEvent};
 
 mod session;
-mod socket;
 
 use session::Session;
-pub use socket::{SocketError, resolve_socket};
 
 pub const CLIENT_NAME: &str = "superset-console";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);

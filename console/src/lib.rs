@@ -4,3 +4,4 @@
 pub mod cli;
 pub mod client;
 pub mod tui;
+pub mod units;

@@ -58,7 +58,10 @@ pub struct TokioClock {
 
 impl TokioClock {
     pub fn starting_at(start_wall: DateTime<Utc>) -> Self {
-        TokioClock { start_wall, start: tokio::time::Instant::now() }
+        TokioClock {
+            start_wall,
+            start: tokio::time::Instant::now(),
+        }
     }
 }
 

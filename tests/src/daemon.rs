@@ -44,6 +44,25 @@ pub struct Endpoints {
     pub log_level: Option<String>,
 }
 
+impl Endpoints {
+    /// A daemon wired to a fake Bot API and a fake portal with one account.
+    pub fn fakes(
+        tg: &crate::fakes::telegram::FakeTelegram,
+        token: &str,
+        portal: &crate::fakes::superset::FakePortal,
+        account: (&str, &str),
+    ) -> Endpoints {
+        Endpoints {
+            telegram_url: Some(tg.base_url()),
+            telegram_token: Some(token.to_owned()),
+            portal_url: Some(portal.base_url()),
+            portal_key_pem: Some(portal.public_key_pem()),
+            accounts: vec![(account.0.to_owned(), account.1.to_owned())],
+            ..Endpoints::default()
+        }
+    }
+}
+
 /// One daemon's world: a temporary state directory with a config file in it.
 pub struct Daemon {
     pub dir: TempDir,

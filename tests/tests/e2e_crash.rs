@@ -19,14 +19,7 @@ async fn setup() -> (FakeTelegram, FakePortal, Daemon) {
     let tg = FakeTelegram::start(TOKEN).await;
     let portal = FakePortal::start(&[(EMAIL, PASSWORD)]).await;
     portal.set_notices(EMAIL, vec![numbered_notice(1)]);
-    let daemon = Daemon::new(&Endpoints {
-        telegram_url: Some(tg.base_url()),
-        telegram_token: Some(TOKEN.into()),
-        portal_url: Some(portal.base_url()),
-        portal_key_pem: Some(portal.public_key_pem()),
-        accounts: vec![(EMAIL.into(), PASSWORD.into())],
-        ..Endpoints::default()
-    });
+    let daemon = Daemon::new(&Endpoints::fakes(&tg, TOKEN, &portal, (EMAIL, PASSWORD)));
     daemon.start();
     // Two hundred students press /start at once; the flood limits apply to the broadcast, not
     // to this set-up.

@@ -24,14 +24,7 @@ async fn world(history: Vec<serde_json::Value>) -> World {
     let tg = FakeTelegram::start(TOKEN).await;
     let portal = FakePortal::start(&[(EMAIL, PASSWORD)]).await;
     portal.set_notices(EMAIL, history);
-    let daemon = Daemon::new(&Endpoints {
-        telegram_url: Some(tg.base_url()),
-        telegram_token: Some(TOKEN.into()),
-        portal_url: Some(portal.base_url()),
-        portal_key_pem: Some(portal.public_key_pem()),
-        accounts: vec![(EMAIL.into(), PASSWORD.into())],
-        ..Endpoints::default()
-    });
+    let daemon = Daemon::new(&Endpoints::fakes(&tg, TOKEN, &portal, (EMAIL, PASSWORD)));
     World { tg, portal, daemon }
 }
 
@@ -199,15 +192,25 @@ async fn a_malformed_payload_fails_the_run_and_leaves_the_store_as_it_was() {
     let jobs = w.daemon.count("SELECT COUNT(*) FROM jobs");
 
     w.portal.add_notice(EMAIL, numbered_notice(2));
-    w.portal.set_malformed("notices", Some(r#"[{"identifier": "x", "publishedAt": "yesterday"}]"#.into()));
+    w.portal.set_malformed(
+        "notices",
+        Some(r#"[{"identifier": "x", "publishedAt": "yesterday"}]"#.into()),
+    );
     let out = w.daemon.ctl(&["run", "update", "--wait"]);
-    assert_eq!(out.status.code(), Some(1), "a malformed payload must fail the run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a malformed payload must fail the run"
+    );
     let runs = w.daemon.ctl_json(&["runs", "update", "--limit", "1"]);
     let step = &runs[0]["steps"][0];
     assert_eq!(step["name"], "superset");
     assert_eq!(step["outcome"], "failed");
     let reason = step["error"].as_str().unwrap_or_default();
-    assert!(reason.contains("publishedAt"), "the reason must name the field: {reason}");
+    assert!(
+        reason.contains("publishedAt"),
+        "the reason must name the field: {reason}"
+    );
     assert_eq!(w.daemon.count("SELECT COUNT(*) FROM notices"), notices);
     assert_eq!(w.daemon.count("SELECT COUNT(*) FROM jobs"), jobs);
 
@@ -216,7 +219,11 @@ async fn a_malformed_payload_fails_the_run_and_leaves_the_store_as_it_was() {
     w.portal.set_malformed("notices", None);
     w.portal.expire_sessions();
     run_update(&w.daemon);
-    let got = w.tg.sent_to(201).into_iter().filter(|m| m.text.contains("Notice 2")).count();
+    let got =
+        w.tg.sent_to(201)
+            .into_iter()
+            .filter(|m| m.text.contains("Notice 2"))
+            .count();
     assert_eq!(got, 1);
     assert!(w.daemon.stop().status.success());
 }

@@ -137,21 +137,7 @@ pub fn duration_ms(ms: u64) -> String {
     }
 }
 
-/// `12.3 MiB`.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use crate::units::bytes;
 
 /// `-` for a missing value.
 pub fn or_dash(s: Option<impl ToString>) -> String {

@@ -61,7 +61,8 @@ pub async fn run(options: Options) -> Result<(), TuiError> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(TuiError::NotATerminal);
     }
-    let inputs = crate::client::SocketInputs::from_env(options.socket.clone(), options.config.clone());
+    let inputs =
+        crate::client::SocketInputs::from_env(options.socket.clone(), options.config.clone());
     let socket = crate::client::resolve_socket(&inputs)?;
     let opts = AppOptions {
         socket: socket.clone(),

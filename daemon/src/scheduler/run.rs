@@ -37,7 +37,12 @@ pub struct RunRecorder {
 
 impl RunRecorder {
     pub fn new(info: RunInfo, store: SharedStore, clock: SharedClock) -> Self {
-        RunRecorder { info, store, clock, follow_up: None }
+        RunRecorder {
+            info,
+            store,
+            clock,
+            follow_up: None,
+        }
     }
 
     /// Ask for another run of this job at `at`, before its next scheduled tick if earlier:

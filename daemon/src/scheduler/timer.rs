@@ -16,7 +16,9 @@ use super::{Scheduler, lock};
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 pub(super) async fn run_timer(scheduler: Scheduler, job: JobName) {
-    let Some(spec) = scheduler.inner.jobs.get(&job).cloned() else { return };
+    let Some(spec) = scheduler.inner.jobs.get(&job).cloned() else {
+        return;
+    };
     let shutdown = scheduler.inner.shutdown.clone();
     'outer: loop {
         let now = scheduler.inner.clock.now();
@@ -33,7 +35,9 @@ pub(super) async fn run_timer(scheduler: Scheduler, job: JobName) {
         // The target stays fixed while sleeping: recomputing "the next tick after now" on
         // waking exactly at a tick would skip that tick.
         loop {
-            let left = (due - scheduler.inner.clock.now()).to_std().unwrap_or(Duration::ZERO);
+            let left = (due - scheduler.inner.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO);
             if left.is_zero() {
                 break;
             }

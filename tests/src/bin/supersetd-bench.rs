@@ -27,13 +27,8 @@ async fn main() {
     let portal = FakePortal::start(&[(EMAIL, PASSWORD)]).await;
     portal.set_notices(EMAIL, vec![numbered_notice(1)]);
     let daemon = Daemon::new(&Endpoints {
-        telegram_url: Some(tg.base_url()),
-        telegram_token: Some(TOKEN.into()),
-        portal_url: Some(portal.base_url()),
-        portal_key_pem: Some(portal.public_key_pem()),
-        accounts: vec![(EMAIL.into(), PASSWORD.into())],
         log_level: Some("info".into()),
-        ..Endpoints::default()
+        ..Endpoints::fakes(&tg, TOKEN, &portal, (EMAIL, PASSWORD))
     });
     let pid = daemon.start();
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -34,21 +34,7 @@ pub fn relative(when: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// `12.4 MiB`.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use crate::units::bytes;
 
 /// The first line of a possibly multi-line message; tables show one line per row.
 pub fn first_line(text: &str) -> &str {

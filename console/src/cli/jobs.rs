@@ -34,7 +34,9 @@ pub async fn list(env: &Env) -> Result<Exit, CliError> {
         .map(|j| {
             let next = match (j.is_paused, j.next_run) {
                 (true, _) => "paused".to_owned(),
-                (false, next) => output::or_dash(next.map(|t| output::time(t, now))),
+                (false, next) => {
+                    output::or_dash(next.map(|t| output::time_in_zone(t, &j.timezone, now)))
+                }
             };
             let last = match (&j.active_run, &j.last_run) {
                 (Some(id), _) => format!("#{id} running"),

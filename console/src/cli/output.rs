@@ -104,6 +104,19 @@ pub fn time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     )
 }
 
+/// `2026-12-04 08:00 +05:30 (in 5h48m)` in `zone` (an IANA name; local time if unknown):
+/// a job's next run reads the way its schedule is written.
+pub fn time_in_zone(t: DateTime<Utc>, zone: &str, now: DateTime<Utc>) -> String {
+    match zone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => format!(
+            "{} ({})",
+            t.with_timezone(&tz).format("%Y-%m-%d %H:%M %:z"),
+            relative(t, now)
+        ),
+        Err(_) => time(t, now),
+    }
+}
+
 /// `in 3m`, `5m ago`, `just now`.
 pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (t - now).num_seconds();

@@ -92,7 +92,8 @@ async fn kill_9_mid_broadcast_then_restart_delivers_each_notice_once() {
     assert_eq!(
         tg.rate_limited_count(),
         0,
-        "the daemon must stay within Telegram's limits"
+        "the daemon must stay within Telegram's limits: {:?}",
+        tg.rate_limited()
     );
     assert!(daemon.stop().status.success());
 }

@@ -16,13 +16,18 @@
 //! in the future for a chat that must wait would push every other worker behind it; instead a
 //! worker first sleeps until its chat is free and only then takes the next global slot.
 //!
+//! Reservations alone would burst after a stall: when the process is descheduled (a loaded
+//! host, a slow fsync) every worker whose slot passed meanwhile wakes at once. So a grant
+//! also checks the *actual* release times of the last `rate` messages and holds back while a
+//! one-second window is full; late wake-ups then leave one by one instead of together.
+//!
 //! A 429 calls [`Pacer::pause_until`]: the global schedule restarts at that instant and every
 //! reservation made before the pause is invalidated (an epoch counter), so workers that were
 //! already sleeping re-queue behind the pause instead of waking together and bursting.
 //!
 //! Time is `tokio::time::Instant`, so tests drive the pacer with `tokio::time::pause()`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -48,6 +53,8 @@ pub struct PacerLimits {
 pub struct Pacer {
     limits: PacerLimits,
     emission_interval: Duration,
+    /// At most this many releases in any one second (0: no window check).
+    window_cap: usize,
     state: Mutex<PacerState>,
 }
 
@@ -61,6 +68,8 @@ struct PacerState {
     epoch: u64,
     /// Per chat: the earliest instant its next message may leave.
     next_for_chat: HashMap<ChatTarget, Instant>,
+    /// When the last `window_cap` messages actually left, oldest first.
+    released: VecDeque<Instant>,
 }
 
 enum Reservation {
@@ -70,6 +79,17 @@ enum Reservation {
     Granted { slot: Instant, epoch: u64 },
 }
 
+/// What a granted worker finds when its slot comes.
+enum Release {
+    Go,
+    /// A pause voided the reservation: reserve again.
+    Void,
+    /// The last second is full of releases (we woke late, with others): wait until then.
+    WindowFullUntil(Instant),
+}
+
+const WINDOW: Duration = Duration::from_secs(1);
+
 impl Pacer {
     pub fn new(limits: PacerLimits) -> Self {
         let emission_interval = if limits.rate_per_sec > 0.0 && limits.rate_per_sec.is_finite() {
@@ -77,14 +97,21 @@ impl Pacer {
         } else {
             Duration::ZERO
         };
+        let window_cap = if emission_interval.is_zero() {
+            0
+        } else {
+            (limits.rate_per_sec.floor() as usize).max(1)
+        };
         Pacer {
             limits,
             emission_interval,
+            window_cap,
             state: Mutex::new(PacerState {
                 next_global: Instant::now(),
                 paused_until: None,
                 epoch: 0,
                 next_for_chat: HashMap::new(),
+                released: VecDeque::with_capacity(window_cap),
             }),
         }
     }
@@ -98,14 +125,40 @@ impl Pacer {
             match self.reserve(chat) {
                 Reservation::ChatBusy(until) => tokio::time::sleep_until(until).await,
                 Reservation::Granted { slot, epoch } => {
-                    tokio::time::sleep_until(slot).await;
-                    if self.lock().epoch == epoch {
-                        return;
+                    let mut at = slot;
+                    loop {
+                        tokio::time::sleep_until(at).await;
+                        match self.release(epoch) {
+                            Release::Go => return,
+                            Release::WindowFullUntil(until) => at = until,
+                            // A 429 arrived while we slept: our slot was before the pause.
+                            Release::Void => break,
+                        }
                     }
-                    // A 429 arrived while we slept: our slot was before the pause; re-queue.
                 }
             }
         }
+    }
+
+    /// Let a granted worker go now, unless a pause voided its grant or the last second
+    /// already holds `window_cap` releases.
+    fn release(&self, epoch: u64) -> Release {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if state.epoch != epoch {
+            return Release::Void;
+        }
+        if self.window_cap > 0 && state.released.len() >= self.window_cap {
+            let oldest = state.released.front().copied().unwrap_or(now);
+            if now < oldest + WINDOW {
+                return Release::WindowFullUntil(oldest + WINDOW);
+            }
+            state.released.pop_front();
+        }
+        if self.window_cap > 0 {
+            state.released.push_back(now);
+        }
+        Release::Go
     }
 
     /// Grant nothing before `until`. A later pause extends an earlier one, never shortens it.
@@ -285,6 +338,32 @@ mod tests {
         pacer.pause_until(start + ms(15_000));
         pacer.acquire(&ChatTarget::Id(9)).await;
         assert_eq!(start.elapsed(), ms(20_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stall_does_not_release_a_burst() {
+        let pacer = pacer(10.0, 0, 0);
+        let start = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for chat in (1..=30).map(ChatTarget::Id) {
+            let pacer = Arc::clone(&pacer);
+            set.spawn(async move {
+                pacer.acquire(&chat).await;
+                start.elapsed()
+            });
+        }
+        // Every worker takes its slot, then the process "stalls" for 1.5 s: 16 slots pass
+        // unserved and their workers all wake at the same instant.
+        tokio::task::yield_now().await;
+        tokio::time::advance(ms(1500)).await;
+        let mut released = set.join_all().await;
+        released.sort();
+        for (first, eleventh) in released.iter().zip(released.iter().skip(10)) {
+            assert!(
+                *eleventh - *first >= Duration::from_secs(1),
+                "more than 10 releases within one second: {first:?} .. {eleventh:?}"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use routes::Shared;
-pub use state::{MAX_MESSAGE_UTF16, SentRecord};
+pub use state::{MAX_MESSAGE_UTF16, RateLimited, SentRecord};
 
 /// A running fake Bot API. Stops serving when dropped.
 #[derive(Debug)]
@@ -174,7 +174,12 @@ impl FakeTelegram {
     }
 
     pub fn rate_limited_count(&self) -> usize {
-        self.shared.lock().rate_limited
+        self.shared.lock().rate_limited.len()
+    }
+
+    /// Every 429 given so far, with the limit behind it.
+    pub fn rate_limited(&self) -> Vec<RateLimited> {
+        self.shared.lock().rate_limited.clone()
     }
 
     /// How often `method` was called (any case; a wrong token does not count).

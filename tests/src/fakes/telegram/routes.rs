@@ -375,7 +375,7 @@ async fn control(
             Json(json!({ "ok": true, "count": count })).into_response()
         }
         "rate_limited" => {
-            Json(json!({ "ok": true, "count": shared.lock().rate_limited })).into_response()
+            Json(json!({ "ok": true, "count": shared.lock().rate_limited.len() })).into_response()
         }
         _ => (
             StatusCode::NOT_FOUND,

@@ -17,6 +17,14 @@ const GLOBAL_PER_SECOND: usize = 30;
 /// Groups and channels: this many per minute.
 const GROUP_PER_MINUTE: usize = 20;
 
+/// One 429 the fake answered, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimited {
+    pub chat: String,
+    pub limit: &'static str,
+    pub at: Instant,
+}
+
 /// One message the fake accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentRecord {
@@ -83,7 +91,8 @@ pub struct State {
     pub next_user_message_id: i64,
     pub sent: Vec<SentRecord>,
     pub calls: HashMap<String, usize>,
-    pub rate_limited: usize,
+    /// Every 429 the fake gave, with the limit that caused it.
+    pub rate_limited: Vec<RateLimited>,
     pub dropped_pending: bool,
     next_message_id: HashMap<i64, i64>,
     usernames: HashMap<String, i64>,
@@ -117,7 +126,7 @@ impl State {
             next_user_message_id: 1,
             sent: Vec::new(),
             calls: HashMap::new(),
-            rate_limited: 0,
+            rate_limited: Vec::new(),
             dropped_pending: false,
             next_message_id: HashMap::new(),
             usernames: HashMap::new(),
@@ -198,14 +207,22 @@ impl State {
     /// Decide one `sendMessage`: the reply to give, recording the message when accepted.
     pub fn send_message(&mut self, req: SendRequest, now: Instant) -> Result<Value, ApiFailure> {
         if let Some(retry_after) = self.fail_next_429.take() {
-            self.rate_limited += 1;
+            self.rate_limited.push(RateLimited {
+                chat: req.chat.clone(),
+                limit: "scripted",
+                at: now,
+            });
             return Err(ApiFailure::too_many(retry_after));
         }
         let chat_id = self.resolve_chat(&req.chat)?;
         if self.rate_limits
-            && let Some(retry_after) = self.over_limit(chat_id, now)
+            && let Some((limit, retry_after)) = self.over_limit(chat_id, now)
         {
-            self.rate_limited += 1;
+            self.rate_limited.push(RateLimited {
+                chat: req.chat.clone(),
+                limit,
+                at: now,
+            });
             return Err(ApiFailure::too_many(retry_after));
         }
         self.scripted_failure(chat_id, req.parse_mode.as_deref())?;
@@ -247,13 +264,13 @@ impl State {
         Err(ApiFailure::new(400, "Bad Request: chat not found"))
     }
 
-    /// Seconds to wait if this send would break a limit.
-    fn over_limit(&mut self, chat_id: i64, now: Instant) -> Option<u64> {
+    /// The limit this send would break and the seconds to wait.
+    fn over_limit(&mut self, chat_id: i64, now: Instant) -> Option<(&'static str, u64)> {
         let second = Duration::from_secs(1);
         let minute = Duration::from_secs(60);
         self.recent_all.retain(|t| now.duration_since(*t) < second);
         if self.recent_all.len() >= GLOBAL_PER_SECOND {
-            return Some(1);
+            return Some(("global 30/s", 1));
         }
         let recent = self.recent_by_chat.entry(chat_id).or_default();
         recent.retain(|t| now.duration_since(*t) < minute);
@@ -262,11 +279,11 @@ impl State {
                 .iter()
                 .filter(|t| now.duration_since(**t) < second)
                 .count();
-            (last_second >= 1).then_some(1)
+            (last_second >= 1).then_some(("private chat 1/s", 1))
         } else if recent.len() >= GROUP_PER_MINUTE {
             let oldest = recent.front().copied().unwrap_or(now);
             let wait = minute.saturating_sub(now.duration_since(oldest));
-            Some(wait.as_secs_f64().ceil().max(1.0) as u64)
+            Some(("group 20/min", wait.as_secs_f64().ceil().max(1.0) as u64))
         } else {
             None
         }

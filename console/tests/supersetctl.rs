@@ -234,8 +234,13 @@ async fn subscribers_and_pause_resume_cancel() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_job_exits_4_with_a_hint() {
     let d = start().await;
-    for args in [["pause", "nope"], ["run", "nope"]] {
-        let out = ctl(&["--socket", sock(&d), args[0], args[1]]).await;
+    for args in [
+        vec!["pause", "nope"],
+        vec!["run", "nope"],
+        vec!["runs", "nope"],
+        vec!["logs", "--run", "99999"],
+    ] {
+        let out = ctl(&[&["--socket", sock(&d)][..], &args].concat()).await;
         assert_eq!(code(&out), 4, "{}", stderr(&out));
         assert!(
             stderr(&out).starts_with("supersetctl: "),

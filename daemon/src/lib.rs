@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod deliver;
+pub mod error_text;
 pub mod format;
 pub mod lifecycle;
 pub mod logs;

@@ -61,6 +61,44 @@ impl ServiceRegistry {
     }
 }
 
+/// How a running service tells the board it is struggling without returning.
+///
+/// The supervisor only learns of failures a service returns; a bot that retries an
+/// unreachable Bot API for an hour is still "running" to it. With this handle the service
+/// shows `backoff` and the error while it retries, and `running` again once it gets through.
+#[derive(Debug, Clone)]
+pub struct ServiceHealth {
+    registry: ServiceRegistry,
+    name: &'static str,
+}
+
+impl ServiceHealth {
+    pub fn new(registry: &ServiceRegistry, name: &'static str) -> Self {
+        ServiceHealth {
+            registry: registry.clone(),
+            name,
+        }
+    }
+
+    /// The service is retrying after `error`.
+    pub fn trouble(&self, error: String) {
+        self.registry
+            .set_state(self.name, ServiceState::Backoff, Some(error));
+    }
+
+    /// The service got through again (a no-op when it never had trouble).
+    pub fn recovered(&self) {
+        let struggling = self
+            .registry
+            .get(self.name)
+            .is_some_and(|s| s.state == ServiceState::Backoff);
+        if struggling {
+            self.registry
+                .set_state(self.name, ServiceState::Running, None);
+        }
+    }
+}
+
 /// First and longest wait between restarts of a failing service.
 const BACKOFF_START: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
@@ -121,6 +159,32 @@ mod tests {
         reg.set_state("bot", ServiceState::Starting, None);
         let info = reg.get("bot").map(|i| (i.restarts, i.last_error));
         assert_eq!(info, Some((1, Some("boom".into()))));
+    }
+
+    #[test]
+    fn trouble_shows_until_recovered_without_counting_a_restart() {
+        let reg = ServiceRegistry::new();
+        reg.set_state("bot", ServiceState::Running, None);
+        let health = ServiceHealth::new(&reg, "bot");
+        health.recovered();
+        assert_eq!(reg.get("bot").map(|i| i.state), Some(ServiceState::Running));
+        health.trouble("getMe failed: connection refused".into());
+        let info = reg.get("bot");
+        assert_eq!(
+            info.as_ref().map(|i| &i.state),
+            Some(&ServiceState::Backoff)
+        );
+        assert_eq!(
+            info.and_then(|i| i.last_error).as_deref(),
+            Some("getMe failed: connection refused")
+        );
+        health.recovered();
+        let info = reg.get("bot");
+        assert_eq!(
+            info.as_ref().map(|i| &i.state),
+            Some(&ServiceState::Running)
+        );
+        assert_eq!(info.map(|i| i.restarts), Some(0));
     }
 
     #[tokio::test(start_paused = true)]

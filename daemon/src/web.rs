@@ -57,6 +57,7 @@ pub fn router(state: WebState) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
@@ -79,6 +80,15 @@ async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
         Json(json!({ "error": "no such endpoint" })),
+    )
+        .into_response()
+}
+
+/// axum keeps the `Allow` header it computed; we only give the body the API's error shape.
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({ "error": "method not allowed on this endpoint" })),
     )
         .into_response()
 }

@@ -11,9 +11,11 @@ use flaky_store::FlakyStore;
 use serde_json::json;
 use supersetd::clock::ManualClock;
 use supersetd::secret::Secret;
+use supersetd::services::{ServiceHealth, ServiceRegistry};
 use supersetd::store::Store;
 use supersetd::telegram::bot::{BotError, BotSettings, run_bot};
 use supersetd::telegram::build_bot;
+use supersetd_proto::ServiceState;
 use supersetd_tests::fakes::telegram::FakeTelegram;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -281,6 +283,45 @@ async fn stops_promptly_in_the_middle_of_a_long_poll() {
     let (result, took) = h.stop_bot().await;
     assert!(result.is_ok());
     assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+/// A Bot API that cannot be reached shows on the service board while the bot retries, and the
+/// bot is "running" again once the API answers.
+#[tokio::test]
+async fn an_unreachable_api_shows_as_backoff_until_it_answers() {
+    let fake = FakeTelegram::start(TOKEN).await;
+    let url = fake.base_url();
+    drop(fake);
+    let bot = build_bot(&Secret::new(TOKEN), &url, Duration::from_secs(5)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let registry = ServiceRegistry::new();
+    registry.set_state("bot", ServiceState::Running, None);
+    let settings = BotSettings {
+        health: Some(ServiceHealth::new(&registry, "bot")),
+        ..BotSettings::default()
+    };
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(run_bot(
+        bot,
+        FlakyStore::open(&dir.path().join("store.db")),
+        Arc::new(ManualClock::new(Utc::now())),
+        settings,
+        cancel.clone(),
+    ));
+    let deadline = Instant::now() + WAIT;
+    let info = loop {
+        let info = registry.get("bot").unwrap();
+        if info.state == ServiceState::Backoff || Instant::now() > deadline {
+            break info;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(info.state, ServiceState::Backoff);
+    let error = info.last_error.unwrap_or_default();
+    assert!(error.starts_with("getMe failed"), "{error}");
+    assert!(!error.contains("BOT-test"), "the token leaked: {error}");
+    cancel.cancel();
+    assert!(task.await.unwrap().is_ok());
 }
 
 #[tokio::test]

@@ -154,10 +154,36 @@ fn check_config_masks_secrets_and_rejects_bad_values() {
 fn health_and_ready_answer_over_http() {
     let d = plain();
     d.start();
-    let get = |path: &str| http_status(d.web_port, path);
+    let get = |path: &str| http(d.web_port, "GET", path).0;
     assert_eq!(get("/health"), "200");
     assert_eq!(get("/ready"), "200");
     assert_eq!(get("/nope"), "404");
+    // A wrong method gets the API's JSON error shape, not an empty body.
+    let (status, body) = http(d.web_port, "POST", "/health");
+    assert_eq!(status, "405");
+    assert!(
+        body.contains(r#""error":"#),
+        "405 without a JSON error: {body:?}"
+    );
+    // Without a token or accounts those parts say why they are off.
+    let status = d.ctl_json(&["status"]);
+    let disabled = |name: &str| {
+        status["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["name"] == name)
+            .map(|s| s["state"].to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        disabled("bot").contains("no Telegram bot token"),
+        "{status}"
+    );
+    assert!(
+        disabled("superset").contains("no SuperSet accounts"),
+        "{status}"
+    );
     assert!(d.stop().status.success());
 }
 
@@ -172,15 +198,23 @@ fn processes_mentioning(needle: &str) -> usize {
         .count()
 }
 
-/// The status code of a plain HTTP/1.0 GET on loopback.
-fn http_status(port: u16, path: &str) -> String {
+/// The status code and body of a plain HTTP/1.0 request on loopback.
+fn http(port: u16, method: &str, path: &str) -> (String, String) {
     use std::io::{Read, Write};
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return "refused".into();
+        return ("refused".into(), String::new());
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    let _ = write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+    );
     let mut reply = String::new();
     let _ = s.read_to_string(&mut reply);
-    reply.split_whitespace().nth(1).unwrap_or("none").to_owned()
+    let status = reply.split_whitespace().nth(1).unwrap_or("none").to_owned();
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }

@@ -59,6 +59,31 @@ impl ControlServer {
     }
 }
 
+impl ControlServer {
+    /// A job with no history is still a job if it is configured; a typo is "no such job".
+    async fn known_job(&self, job: &JobName) -> Result<(), ControlError> {
+        let jobs = self.handles.jobs.list_jobs().await?;
+        if jobs.iter().any(|j| &j.name == job) {
+            return Ok(());
+        }
+        Err(ControlError::NotFound {
+            kind: "job".into(),
+            name: job.to_string(),
+        })
+    }
+
+    /// Following the logs of a run that never existed would wait forever for nothing.
+    async fn known_run(&self, run: RunId) -> Result<(), ControlError> {
+        match self.handles.store.get_run(run).await.map_err(store_error)? {
+            Some(_) => Ok(()),
+            None => Err(ControlError::NotFound {
+                kind: "run".into(),
+                name: run.0.to_string(),
+            }),
+        }
+    }
+}
+
 /// How long a long poll may wait: what the client asked, cut to leave the reply time to arrive
 /// before the call's deadline.
 fn capped_wait(ctx: &Context, asked: Duration) -> Duration {
@@ -185,17 +210,25 @@ impl Control for ControlServer {
     async fn list_runs(self, _: Context, query: RunQuery) -> Result<Vec<RunInfo>, ControlError> {
         self.operator()?;
         let limit = query.limit.clamp(1, MAX_RUNS);
-        self.handles
+        let runs = self
+            .handles
             .store
             .list_runs(query.job.as_ref(), limit)
             .await
-            .map_err(store_error)
+            .map_err(store_error)?;
+        if let Some(job) = query.job.as_ref().filter(|_| runs.is_empty()) {
+            self.known_job(job).await?;
+        }
+        Ok(runs)
     }
 
     async fn tail_logs(self, ctx: Context, mut query: LogQuery) -> Result<LogBatch, ControlError> {
         self.operator()?;
         let wait = capped_wait(&ctx, Duration::from_millis(query.wait_ms));
         query.wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        if let Some(run) = query.run {
+            self.known_run(run).await?;
+        }
         Ok(self.handles.logs.tail(&query).await)
     }
 

@@ -23,7 +23,7 @@ use crate::deliver::{DeliveryEngine, DeliverySettings};
 use crate::logs::LogRing;
 use crate::pipeline::{Part, Pipeline};
 use crate::scheduler::{JobSpec, Scheduler};
-use crate::services::{ServiceRegistry, supervise};
+use crate::services::{ServiceHealth, ServiceRegistry, supervise};
 use crate::sources::superset::{Account, DEFAULT_RSA_PUBLIC_KEY, SupersetSettings, SupersetSource};
 use crate::store::SharedStore;
 use crate::store::embedded::EmbeddedStore;
@@ -86,7 +86,10 @@ fn run(cfg: Config, extra_log: Option<std::fs::File>, ready: Option<ReadyWriter>
             ExitCode::SUCCESS
         }
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "daemon failed");
+            tracing::error!(
+                error = crate::error_text::chain(e.as_ref()),
+                "daemon failed"
+            );
             ExitCode::from(1)
         }
     }
@@ -97,6 +100,8 @@ struct Parts {
     store: SharedStore,
     scheduler: Scheduler,
     bot: Part<teloxide::Bot>,
+    /// Sources left out for missing configuration, with the reason: shown in `status`.
+    disabled_sources: Vec<(&'static str, String)>,
 }
 
 async fn serve(cfg: Config, ring: LogRing, ready: Option<ReadyWriter>) -> anyhow::Result<()> {
@@ -116,13 +121,17 @@ async fn serve(cfg: Config, ring: LogRing, ready: Option<ReadyWriter>) -> anyhow
         Ok(p) => p,
         Err(e) => {
             if let Some(r) = ready {
-                r.fail(&format!("{e:#}"));
+                r.fail(&crate::error_text::chain(e.as_ref()));
             }
             return Err(e);
         }
     };
     let jobs: Arc<dyn JobControl> = Arc::new(parts.scheduler.clone());
     registry.set_state("scheduler", ServiceState::Running, None);
+    for (source, reason) in &parts.disabled_sources {
+        tracing::warn!(reason = %reason, "{source} source disabled");
+        registry.set_state(source, ServiceState::Disabled(reason.clone()), None);
+    }
     let handles = Handles {
         jobs: jobs.clone(),
         services: registry.clone(),
@@ -249,6 +258,7 @@ fn spawn_bot(
     };
     let settings = bot::BotSettings {
         admin_chat_ids: cfg.telegram.admin_chat_ids.clone(),
+        health: Some(ServiceHealth::new(registry, "bot")),
     };
     let (store, clock): (SharedStore, SharedClock) = (parts.store.clone(), Arc::new(SystemClock));
     tracker.spawn(supervise(
@@ -285,10 +295,15 @@ async fn build(cfg: &Config, shutdown: &CancellationToken) -> anyhow::Result<Par
         }
         Err(reason) => Err(reason.clone()),
     };
+    let superset = superset_source(cfg);
+    let disabled_sources = match &superset {
+        Err(reason) => vec![("superset", reason.clone())],
+        Ok(_) => Vec::new(),
+    };
     let pipeline = Pipeline {
         store: store.clone(),
         clock: clock.clone(),
-        superset: superset_source(cfg),
+        superset,
         delivery,
         backfill: cfg.delivery.backfill,
     };
@@ -305,6 +320,7 @@ async fn build(cfg: &Config, shutdown: &CancellationToken) -> anyhow::Result<Par
         store,
         scheduler,
         bot,
+        disabled_sources,
     })
 }
 

@@ -88,10 +88,10 @@ pub(crate) fn classify(error: &RequestError, token: &Secret) -> SendError {
         },
         RequestError::Api(api) => classify_api(api, token),
         RequestError::Network(e) => SendError::Transient {
-            reason: redact(&error_chain(e.as_ref()), token),
+            reason: redact(&crate::error_text::chain(e.as_ref()), token),
         },
         RequestError::Io(e) => SendError::Transient {
-            reason: redact(&error_chain(e.as_ref()), token),
+            reason: redact(&crate::error_text::chain(e.as_ref()), token),
         },
         RequestError::InvalidJson { source, raw } => {
             let raw: String = raw.chars().take(MAX_RAW_IN_ERROR).collect();
@@ -154,21 +154,6 @@ fn api_text(api: &ApiError) -> String {
         ApiError::Unknown(text) | ApiError::CantParseEntities(text) => text.clone(),
         other => other.to_string(),
     }
-}
-
-/// `error: cause: cause`, so "connection refused" is not hidden behind "error sending request".
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

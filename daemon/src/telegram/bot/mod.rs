@@ -33,6 +33,7 @@ use super::sender::TelegramSender;
 use super::{ChatTarget, SendError, Sender, TextMode};
 use crate::clock::SharedClock;
 use crate::secret::Secret;
+use crate::services::ServiceHealth;
 use crate::store::SharedStore;
 
 /// Commands handled at once. Beyond this the loop stops reading updates until one finishes:
@@ -49,11 +50,13 @@ const MAX_REPLY_RETRY_WAIT: Duration = Duration::from_secs(10);
 pub struct BotSettings {
     /// Chats allowed to use admin commands (tagged on each command's span for now).
     pub admin_chat_ids: Vec<i64>,
+    /// Where polling trouble is shown while the bot retries (none in tests that don't look).
+    pub health: Option<ServiceHealth>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
-    #[error("telegram refused the bot token (401/404): check telegram.bot_token")]
+    #[error("telegram refused the bot token (401/404): check telegram.token (TELEGRAM_BOT_TOKEN)")]
     InvalidToken,
     #[error("cannot build the polling HTTP client: {0}")]
     Client(String),
@@ -77,7 +80,7 @@ pub async fn run_bot(
     cancel: CancellationToken,
 ) -> Result<(), BotError> {
     let token = Secret::new(bot.token());
-    let mut poller = Poller::new(&bot, token.clone())?;
+    let mut poller = Poller::new(&bot, token.clone(), settings.health.clone())?;
     let Some(username) = poller.identify(&cancel).await? else {
         return Ok(());
     };

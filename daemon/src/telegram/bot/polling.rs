@@ -14,6 +14,7 @@ use tracing::{debug, warn};
 
 use super::BotError;
 use crate::secret::{Secret, redact};
+use crate::services::ServiceHealth;
 
 /// How long one `getUpdates` waits on Telegram's side for something to arrive.
 const POLL_TIMEOUT: Duration = Duration::from_secs(25);
@@ -35,10 +36,15 @@ pub(super) struct Poller {
     /// The `offset` of the next `getUpdates`: one past the last update handed to a handler.
     offset: Option<i32>,
     backoff: Duration,
+    health: Option<ServiceHealth>,
 }
 
 impl Poller {
-    pub(super) fn new(bot: &Bot, token: Secret) -> Result<Poller, BotError> {
+    pub(super) fn new(
+        bot: &Bot,
+        token: Secret,
+        health: Option<ServiceHealth>,
+    ) -> Result<Poller, BotError> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(POLL_TIMEOUT + Duration::from_secs(15))
@@ -50,6 +56,7 @@ impl Poller {
             token,
             offset: None,
             backoff: Duration::ZERO,
+            health,
         })
     }
 
@@ -66,15 +73,16 @@ impl Poller {
             };
             match result {
                 Ok(me) => {
-                    self.backoff = Duration::ZERO;
+                    self.got_through();
                     return Ok(Some(me.username().to_owned()));
                 }
                 Err(RequestError::Api(ApiError::InvalidToken)) => {
                     return Err(BotError::InvalidToken);
                 }
                 Err(error) => {
-                    warn!(error = %self.describe(&error), "getMe failed; retrying");
-                    if !wait(self.next_backoff(), cancel).await {
+                    let pause = self.next_backoff();
+                    self.trouble("getMe", &error, pause);
+                    if !wait(pause, cancel).await {
                         return Ok(None);
                     }
                 }
@@ -105,7 +113,7 @@ impl Poller {
             };
             let pause = match result {
                 Ok(updates) => {
-                    self.backoff = Duration::ZERO;
+                    self.got_through();
                     return Ok(Some(updates));
                 }
                 Err(RequestError::Api(ApiError::InvalidToken)) => {
@@ -125,8 +133,9 @@ impl Poller {
                     self.next_backoff()
                 }
                 Err(error) => {
-                    warn!(error = %self.describe(&error), "getUpdates failed; retrying");
-                    self.next_backoff()
+                    let pause = self.next_backoff();
+                    self.trouble("getUpdates", &error, pause);
+                    pause
                 }
             };
             if !wait(pause, cancel).await {
@@ -156,6 +165,25 @@ impl Poller {
                 debug!(error = %self.describe(&error), "confirming handled updates failed")
             }
             Err(_) => debug!("confirming handled updates timed out"),
+        }
+    }
+
+    fn got_through(&mut self) {
+        self.backoff = Duration::ZERO;
+        if let Some(health) = &self.health {
+            health.recovered();
+        }
+    }
+
+    /// Log a failed call and show it on the service board until a call gets through.
+    fn trouble(&self, method: &str, error: &RequestError, pause: Duration) {
+        let error = self.describe(error);
+        warn!(error = %error, "{method} failed; retrying");
+        if let Some(health) = &self.health {
+            health.trouble(format!(
+                "{method} failed: {error}; retrying in {} s",
+                pause.as_secs()
+            ));
         }
     }
 

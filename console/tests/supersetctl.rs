@@ -278,6 +278,15 @@ async fn no_socket_exits_3() {
         stderr(&out)
     );
     assert!(stderr(&out).contains("hint: start it"), "{}", stderr(&out));
+
+    // With --json the failure is also the one document on stdout.
+    let out = ctl(&["--socket", missing.to_str().unwrap(), "status", "--json"]).await;
+    assert_eq!(code(&out), 3);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["error"]["exit_code"], 3, "{doc}");
+    assert!(doc["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("cannot reach supersetd")));
 }
 
 /// A daemon that accepts but never answers (as one stopped with SIGSTOP does, since the kernel

@@ -112,6 +112,23 @@ impl CliError {
         }
         self.exit.into()
     }
+
+    /// With `--json`, scripts read stdout only: the error goes there too, as the one JSON
+    /// document (`{"error": {...}}`), besides the usual lines on stderr.
+    pub fn report_json(&self) -> ExitCode {
+        if !self.quiet {
+            let doc = serde_json::json!({
+                "error": {
+                    "what": self.what,
+                    "message": self.why,
+                    "hint": self.hint,
+                    "exit_code": self.exit as u8,
+                }
+            });
+            println!("{doc}");
+        }
+        self.report()
+    }
 }
 
 impl From<io::Error> for CliError {

@@ -115,6 +115,7 @@ impl Env {
 /// Parse the arguments (exit 2 on a usage error), run the command, report.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -124,6 +125,7 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(exit) => exit.into(),
+        Err(err) if json => err.report_json(),
         Err(err) => err.report(),
     }
 }

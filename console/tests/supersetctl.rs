@@ -284,9 +284,11 @@ async fn no_socket_exits_3() {
     assert_eq!(code(&out), 3);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["error"]["exit_code"], 3, "{doc}");
-    assert!(doc["error"]["message"]
-        .as_str()
-        .is_some_and(|m| m.contains("cannot reach supersetd")));
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot reach supersetd"))
+    );
 }
 
 /// A daemon that accepts but never answers (as one stopped with SIGSTOP does, since the kernel

@@ -65,7 +65,7 @@ impl CliError {
         match err {
             ClientError::Connect(ConnectError::Unreachable { path, source }) => {
                 CliError::new(Exit::Unreachable, what, format!("cannot reach supersetd at {}: {source}", path.display()))
-                    .hint("start it with \"supersetd start\" or pass --socket")
+                    .hint("start it with \"supersetd start\"; if it runs with another configuration, pass its --config or --socket")
             }
             ClientError::Connect(e @ (ConnectError::Timeout { .. } | ConnectError::Transport { .. })) => {
                 CliError::new(Exit::Unreachable, what, e.to_string())

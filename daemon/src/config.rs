@@ -169,24 +169,14 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
     let _ = dotenvy::dotenv();
     let path = locate(explicit);
     let raw = match &path {
-        Some(p) => read_file(p)?,
+        Some(p) => file::read(p)?,
         None => raw::RawConfig::default(),
     };
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     resolve(raw, path, &env)
 }
 
-fn read_file(path: &Path) -> Result<raw::RawConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
-}
-
+mod file;
 mod raw;
 mod resolve;
 

@@ -171,6 +171,9 @@ mod tests {
             "[web]\ntoken = 98765432\n",
             "[store]\nmongodb_uri = 98765432\n",
             "[superset]\naccounts = [{ email = \"a@b.c\", password = 98765432 }]\n",
+            "[email]\npassword = 98765432\n",
+            "[llm]\napi_key = 98765432\n",
+            "[webpush]\nvapid_private_key = 98765432\n",
         ] {
             let err = parse_error(text);
             assert!(!err.contains("98765432"), "{text}: {err}");

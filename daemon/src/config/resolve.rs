@@ -15,6 +15,8 @@ use super::*;
 const TELEGRAM_API: &str = "https://api.telegram.org";
 const SUPERSET_API: &str = "https://app.joinsuperset.com/tnpsuite-core";
 const SUPERSET_TENANT: &str = "jaypee_in_in_it_16";
+const OFFICIAL_URL: &str = "https://www.jiit.ac.in/";
+const LLM_API: &str = "https://generativelanguage.googleapis.com";
 
 pub fn resolve(
     raw: RawConfig,
@@ -55,6 +57,10 @@ pub fn resolve(
                 .to_lowercase(),
             file: log_file,
         },
+        email: email_config(raw.email, env)?,
+        official: official_config(raw.official)?,
+        llm: llm_config(raw.llm, env)?,
+        webpush: webpush_config(raw.webpush, env),
         drain_secs: raw.drain_secs.unwrap_or(20),
         control: ControlConfig { socket },
         state_dir,
@@ -205,6 +211,74 @@ fn web_config(
         listen,
         token: raw.token.filter(|t| !t.is_empty()),
     })
+}
+
+/// The original's variable names, including its misspelt `PLCAMENT_*`.
+fn email_config(
+    raw: raw::RawEmail,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<EmailConfig, ConfigError> {
+    let either = |a: &str, b: &str| env(a).or_else(|| env(b));
+    let imap_port = raw.imap_port.unwrap_or(993);
+    if imap_port == 0 {
+        return Err(invalid(
+            "email.imap_port",
+            "must be a port number, 1 to 65535",
+        ));
+    }
+    Ok(EmailConfig {
+        imap_host: raw.imap_host.unwrap_or_else(|| "imap.gmail.com".into()),
+        imap_port,
+        tls: raw.tls.unwrap_or(true),
+        user: either("PLACEMENT_EMAIL", "PLCAMENT_EMAIL").or(raw.user),
+        password: either("PLACEMENT_APP_PASSWORD", "PLCAMENT_APP_PASSWORD")
+            .map(Secret::new)
+            .or(raw.password)
+            .filter(|p| !p.is_empty()),
+        mailbox: raw.mailbox.unwrap_or_else(|| "INBOX".into()),
+    })
+}
+
+fn official_config(raw: raw::RawOfficial) -> Result<OfficialConfig, ConfigError> {
+    let url = raw.url.unwrap_or_else(|| OFFICIAL_URL.into());
+    check_url("official.url", &url)?;
+    Ok(OfficialConfig { url })
+}
+
+fn llm_config(
+    raw: raw::RawLlm,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<LlmConfig, ConfigError> {
+    let api_url = raw.api_url.unwrap_or_else(|| LLM_API.into());
+    check_url("llm.api_url", &api_url)?;
+    Ok(LlmConfig {
+        api_url,
+        api_key: env("GOOGLE_API_KEY")
+            .map(Secret::new)
+            .or(raw.api_key)
+            .filter(|k| !k.is_empty()),
+    })
+}
+
+/// `VAPID_EMAIL` is a bare address in the original; the VAPID contact is a URI.
+fn webpush_config(raw: raw::RawWebpush, env: &dyn Fn(&str) -> Option<String>) -> WebpushConfig {
+    let contact = env("VAPID_EMAIL")
+        .map(|e| {
+            if e.contains(':') {
+                e
+            } else {
+                format!("mailto:{e}")
+            }
+        })
+        .or(raw.contact);
+    WebpushConfig {
+        vapid_private_key: env("VAPID_PRIVATE_KEY")
+            .map(Secret::new)
+            .or(raw.vapid_private_key)
+            .filter(|k| !k.is_empty()),
+        vapid_public_key: env("VAPID_PUBLIC_KEY").or(raw.vapid_public_key),
+        contact,
+    }
 }
 
 fn delivery_config(raw: raw::RawDelivery) -> Result<DeliveryConfig, ConfigError> {
@@ -370,5 +444,62 @@ mod tests {
         let text = cfg.to_masked_toml();
         assert!(!text.contains("SECRET") && !text.contains("pw@"), "{text}");
         assert!(text.contains("***"));
+    }
+
+    #[test]
+    fn later_sections_are_typed_and_refuse_unknown_keys() {
+        for text in [
+            "[email]\nimap_port = 99999\n",
+            "[email]\ngarbage = [1, 2]\n",
+            "[official]\nurl = 1\n",
+            "[llm]\nmodel = \"x\"\n",
+            "[webpush]\ncontact = [1]\n",
+            "[[superset.accounts]]\nemail = \"a@b.c\"\npassword = \"pw\"\npasword2 = 1\n",
+        ] {
+            assert!(from(text, &[]).is_err(), "{text:?} was accepted");
+        }
+        let err = from("[official]\nurl = \"ftp://x/\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("official.url"), "{err}");
+        let err = from(
+            "",
+            &[(
+                "SUPERSET_CREDENTIALS",
+                r#"[{"email":"a","password":"p","x":1}]"#,
+            )],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("SUPERSET_CREDENTIALS"), "{err}");
+    }
+
+    #[test]
+    fn later_sections_are_shown_with_secrets_masked() {
+        let cfg = from(
+            "[email]\nuser = \"me@x.in\"\npassword = \"MAILSECRET\"\n[webpush]\nvapid_public_key = \"PUB\"\n",
+            &[
+                ("GOOGLE_API_KEY", "LLMSECRET"),
+                ("PLCAMENT_APP_PASSWORD", "ENVMAILSECRET"),
+                ("VAPID_PRIVATE_KEY", "VAPIDSECRET"),
+                ("VAPID_EMAIL", "ops@x.in"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.email.imap_port, 993);
+        assert_eq!(
+            cfg.email.password.as_ref().map(Secret::expose),
+            Some("ENVMAILSECRET")
+        );
+        assert_eq!(cfg.webpush.contact.as_deref(), Some("mailto:ops@x.in"));
+        let text = cfg.to_masked_toml();
+        for needle in [
+            "[email]",
+            "[official]",
+            "[llm]",
+            "[webpush]",
+            "me@x.in",
+            "PUB",
+        ] {
+            assert!(text.contains(needle), "{needle} missing:\n{text}");
+        }
+        assert!(!text.contains("SECRET"), "{text}");
     }
 }

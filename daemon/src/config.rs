@@ -134,6 +134,7 @@ pub struct JobConfig {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LogConfig {
+    /// Normalised: lowercase tracing level names, valid `EnvFilter` directives.
     pub level: String,
     /// Set explicitly: `run` appends here as well as to stderr.
     pub file: Option<PathBuf>,
@@ -215,6 +216,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
 }
 
 mod file;
+mod level;
 mod raw;
 mod resolve;
 

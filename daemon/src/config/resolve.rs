@@ -51,10 +51,7 @@ pub fn resolve(
         delivery: delivery_config(raw.delivery)?,
         scheduler: scheduler_config(raw.scheduler)?,
         log: LogConfig {
-            level: env("LOG_LEVEL")
-                .or(raw.log.level)
-                .unwrap_or_else(|| "info".into())
-                .to_lowercase(),
+            level: log_level(raw.log.level, env)?,
             file: log_file,
         },
         email: email_config(raw.email, env)?,
@@ -66,6 +63,18 @@ pub fn resolve(
         state_dir,
         source,
     })
+}
+
+fn log_level(
+    file: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    let (key, text) = match (env("LOG_LEVEL"), file) {
+        (Some(v), _) => ("LOG_LEVEL", v),
+        (None, Some(v)) => ("log.level", v),
+        (None, None) => return Ok("info".into()),
+    };
+    super::level::normalise(&text).map_err(|reason| invalid(key, reason))
 }
 
 /// Relative paths in the file are relative to the file; the daemon later changes directory.
@@ -501,5 +510,15 @@ mod tests {
             assert!(text.contains(needle), "{needle} missing:\n{text}");
         }
         assert!(!text.contains("SECRET"), "{text}");
+    }
+
+    #[test]
+    fn log_levels_are_checked_and_normalised_naming_the_key() {
+        let cfg = from("", &[("LOG_LEVEL", "WARNING")]).unwrap();
+        assert_eq!(cfg.log.level, "warn");
+        let err = from("[log]\nlevel = \"bogus\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("log.level"), "{err}");
+        let err = from("[log]\nlevel = \"info\"\n", &[("LOG_LEVEL", "info,==")]).unwrap_err();
+        assert!(err.to_string().contains("LOG_LEVEL"), "{err}");
     }
 }

@@ -204,8 +204,7 @@ pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
 
 /// Load `.env`, the file and the environment into a validated [`Config`].
 pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-    // A missing .env is normal; a malformed one is reported when its values are used.
-    let _ = dotenvy::dotenv();
+    dotenv::load(Path::new(".env"))?;
     let path = locate(explicit);
     let raw = match &path {
         Some(p) => file::read(p)?,
@@ -215,6 +214,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
     resolve(raw, path, &env)
 }
 
+mod dotenv;
 mod file;
 mod level;
 mod raw;

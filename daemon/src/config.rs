@@ -173,6 +173,10 @@ pub struct WebpushConfig {
     pub contact: Option<String>,
 }
 
+/// Why the mongodb backend is refused, for resolution and the store alike.
+pub const MONGODB_UNAVAILABLE: &str =
+    "the mongodb store backend is not available in this version; use store.backend = \"embedded\"";
+
 /// Jobs the daemon knows how to run.
 pub const KNOWN_JOBS: &[&str] = &["update", "official"];
 

@@ -128,7 +128,8 @@ fn stop_without_a_daemon_says_so_and_succeeds() {
 #[test]
 fn check_config_masks_secrets_and_rejects_bad_values() {
     let d = Daemon::new(&Endpoints {
-        extra: "[store]\nmongodb_uri = \"mongodb://u:hunter2@db/\"\n".into(),
+        extra: "[store]\nbackend = \"embedded\"\nmongodb_uri = \"mongodb://u:hunter2@db/\"\n"
+            .into(),
         ..Endpoints::default()
     });
     let mut text = std::fs::read_to_string(&d.config).unwrap();
@@ -144,6 +145,7 @@ fn check_config_masks_secrets_and_rejects_bad_values() {
         !all.contains("SUPERSECRET") && !all.contains("hunter2"),
         "{all}"
     );
+    assert!(out.status.success(), "{all}");
     std::fs::write(&d.config, text.replace("[web]\n", "[web]\nbogus = 1\n")).unwrap();
     let out = d.supersetd(&["check-config"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -96,25 +96,33 @@ fn store_config(
     path: PathBuf,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<StoreConfig, ConfigError> {
+    let uri_key = if env("MONGO_CONNECTION_STR").is_some() {
+        "MONGO_CONNECTION_STR"
+    } else {
+        "store.mongodb_uri"
+    };
     let uri = env("MONGO_CONNECTION_STR").map(Secret::new).or(uri);
+    // Refused here rather than when the store opens, so `check-config` and `run` agree.
     let backend = match backend.as_deref() {
         Some("embedded") => StoreBackend::Embedded,
-        Some("mongodb") => StoreBackend::Mongodb,
+        Some("mongodb") => return Err(invalid("store.backend", MONGODB_UNAVAILABLE)),
         Some(other) => {
             return Err(invalid(
                 "store.backend",
                 format!("{other:?} is not one of \"embedded\", \"mongodb\""),
             ));
         }
-        None if uri.is_some() => StoreBackend::Mongodb,
+        None if uri.is_some() => {
+            return Err(invalid(
+                uri_key,
+                format!(
+                    "a MongoDB URI selects the mongodb backend when store.backend is not set, \
+                     and {MONGODB_UNAVAILABLE}"
+                ),
+            ));
+        }
         None => StoreBackend::Embedded,
     };
-    if backend == StoreBackend::Mongodb && uri.is_none() {
-        return Err(invalid(
-            "store.mongodb_uri",
-            "the mongodb backend needs a URI (or MONGO_CONNECTION_STR)",
-        ));
-    }
     Ok(StoreConfig {
         backend,
         path,
@@ -444,9 +452,24 @@ mod tests {
     }
 
     #[test]
+    fn the_mongodb_backend_is_refused_however_it_is_chosen() {
+        let err = from("[store]\nbackend = \"mongodb\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("store.backend"), "{err}");
+        assert!(err.to_string().contains("not available"), "{err}");
+        let uri = [("MONGO_CONNECTION_STR", "mongodb://u:pw@h/")];
+        let err = from("", &uri).unwrap_err().to_string();
+        assert!(
+            err.contains("MONGO_CONNECTION_STR") && !err.contains("pw@"),
+            "{err}"
+        );
+        let cfg = from("[store]\nbackend = \"embedded\"\n", &uri).unwrap();
+        assert_eq!(cfg.store.backend, StoreBackend::Embedded);
+    }
+
+    #[test]
     fn masked_rendering_hides_secrets() {
         let cfg = from(
-            "[telegram]\ntoken = \"123:SECRET\"\n",
+            "[store]\nbackend = \"embedded\"\n[telegram]\ntoken = \"123:SECRET\"\n",
             &[("MONGO_CONNECTION_STR", "mongodb://u:pw@h/")],
         )
         .unwrap();

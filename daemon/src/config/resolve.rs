@@ -29,6 +29,7 @@ pub fn resolve(
         .map(Path::to_path_buf);
     let state_dir =
         absolute(raw.state_dir, base.as_deref()).unwrap_or_else(supersetd_proto::default_state_dir);
+    check_state_dir(&state_dir)?;
     let socket = absolute(raw.control.socket, base.as_deref());
     let runtime_dir = env("XDG_RUNTIME_DIR").map(PathBuf::from);
     let socket =
@@ -75,6 +76,26 @@ fn log_level(
         (None, None) => return Ok("info".into()),
     };
     super::level::normalise(&text).map_err(|reason| invalid(key, reason))
+}
+
+/// A missing directory is fine (`run` creates it); anything else in its place fails later
+/// with an obscure "File exists", so it is refused here.
+fn check_state_dir(dir: &Path) -> Result<(), ConfigError> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(invalid(
+            "state_dir",
+            format!(
+                "state_dir {} is not a directory; point state_dir at a directory (a missing one is created)",
+                dir.display()
+            ),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(invalid(
+            "state_dir",
+            format!("cannot use {}: {e}", dir.display()),
+        )),
+    }
 }
 
 /// Relative paths in the file are relative to the file; the daemon later changes directory.
@@ -464,6 +485,24 @@ mod tests {
         );
         let cfg = from("[store]\nbackend = \"embedded\"\n", &uri).unwrap();
         assert_eq!(cfg.store.backend, StoreBackend::Embedded);
+    }
+
+    #[test]
+    fn state_dir_must_be_a_directory_if_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let text = format!("state_dir = {:?}\n", file.display().to_string());
+        let err = from(&text, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("is not a directory") && err.contains("state_dir"),
+            "{err}"
+        );
+        let missing = format!(
+            "state_dir = {:?}\n",
+            dir.path().join("new").display().to_string()
+        );
+        assert!(from(&missing, &[]).is_ok());
     }
 
     #[test]

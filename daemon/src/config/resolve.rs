@@ -3,7 +3,7 @@
 //! Precedence per key: environment variable, then file, then default. The function takes the
 //! environment as a lookup closure so tests can feed one without touching the process's.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
@@ -231,20 +231,20 @@ fn web_config(
     raw: raw::RawWeb,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<WebConfig, ConfigError> {
-    let listen = match (env("WEBHOOK_HOST"), env("WEBHOOK_PORT")) {
-        (None, None) => raw.listen.unwrap_or_else(|| "127.0.0.1:8000".into()),
-        (host, port) => format!(
-            "{}:{}",
-            host.unwrap_or_else(|| "127.0.0.1".into()),
-            port.unwrap_or_else(|| "8000".into())
+    let (key, listen) = match (env("WEBHOOK_HOST"), env("WEBHOOK_PORT")) {
+        (None, None) => (
+            "web.listen",
+            raw.listen.unwrap_or_else(|| "127.0.0.1:8000".into()),
+        ),
+        (host, port) => (
+            "WEBHOOK_HOST/WEBHOOK_PORT",
+            join_host_port(
+                &host.unwrap_or_else(|| "127.0.0.1".into()),
+                &port.unwrap_or_else(|| "8000".into()),
+            ),
         ),
     };
-    let listen: SocketAddr = listen.parse().map_err(|e| {
-        invalid(
-            "web.listen",
-            format!("{listen:?} is not an address like 127.0.0.1:8000: {e}"),
-        )
-    })?;
+    let listen = listen_addr(key, &listen)?;
     Ok(WebConfig {
         listen,
         token: raw.token.filter(|t| !t.is_empty()),
@@ -317,6 +317,26 @@ fn webpush_config(raw: raw::RawWebpush, env: &dyn Fn(&str) -> Option<String>) ->
         vapid_public_key: env("VAPID_PUBLIC_KEY").or(raw.vapid_public_key),
         contact,
     }
+}
+
+/// An IPv6 host needs brackets to be followed by a port.
+fn join_host_port(host: &str, port: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// `host:port` or `ip:port`; a name is resolved now, and its first address is the one bound.
+fn listen_addr(key: &str, listen: &str) -> Result<SocketAddr, ConfigError> {
+    let help = "give host:port, like 127.0.0.1:8000 or localhost:8000";
+    let mut addrs = listen
+        .to_socket_addrs()
+        .map_err(|e| invalid(key, format!("{listen:?} does not resolve ({e}); {help}")))?;
+    addrs
+        .next()
+        .ok_or_else(|| invalid(key, format!("{listen:?} resolves to no address; {help}")))
 }
 
 fn delivery_config(raw: raw::RawDelivery) -> Result<DeliveryConfig, ConfigError> {
@@ -503,6 +523,19 @@ mod tests {
             dir.path().join("new").display().to_string()
         );
         assert!(from(&missing, &[]).is_ok());
+    }
+
+    #[test]
+    fn listen_accepts_a_host_name() {
+        let cfg = from("[web]\nlisten = \"localhost:8000\"\n", &[]).unwrap();
+        assert!(cfg.web.listen.ip().is_loopback());
+        assert_eq!(cfg.web.listen.port(), 8000);
+        let cfg = from("", &[("WEBHOOK_HOST", "::1"), ("WEBHOOK_PORT", "9000")]).unwrap();
+        assert_eq!(cfg.web.listen.to_string(), "[::1]:9000");
+        let err = from("", &[("WEBHOOK_PORT", "http")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WEBHOOK_HOST/WEBHOOK_PORT"), "{err}");
     }
 
     #[test]

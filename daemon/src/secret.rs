@@ -42,7 +42,8 @@ impl fmt::Display for Secret {
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // `any`, not `string`: formats reject a non-string for `deserialize_string` themselves,
-        // quoting it, before the visitor can.
+        // quoting it, before the visitor can. Secrets come only from TOML and JSON, which are
+        // self-describing; a format without `any` (bincode) could not read one.
         d.deserialize_any(SecretVisitor)
     }
 }

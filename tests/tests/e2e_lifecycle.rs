@@ -128,7 +128,8 @@ fn stop_without_a_daemon_says_so_and_succeeds() {
 #[test]
 fn check_config_masks_secrets_and_rejects_bad_values() {
     let d = Daemon::new(&Endpoints {
-        extra: "[store]\nmongodb_uri = \"mongodb://u:hunter2@db/\"\n".into(),
+        extra: "[store]\nbackend = \"embedded\"\nmongodb_uri = \"mongodb://u:hunter2@db/\"\n"
+            .into(),
         ..Endpoints::default()
     });
     let mut text = std::fs::read_to_string(&d.config).unwrap();
@@ -144,10 +145,127 @@ fn check_config_masks_secrets_and_rejects_bad_values() {
         !all.contains("SUPERSECRET") && !all.contains("hunter2"),
         "{all}"
     );
+    assert!(out.status.success(), "{all}");
     std::fs::write(&d.config, text.replace("[web]\n", "[web]\nbogus = 1\n")).unwrap();
     let out = d.supersetd(&["check-config"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bogus"));
+}
+
+/// `supersetd check-config` on the default test configuration as `edit` changes it, with
+/// `env` set and `dotenv` (if any) as the working directory's `.env`: exit code and all output.
+fn check_config(
+    edit: impl Fn(&str) -> String,
+    env: &[(&str, &str)],
+    dotenv: Option<&str>,
+) -> (Option<i32>, String) {
+    let d = plain();
+    let text = std::fs::read_to_string(&d.config).unwrap();
+    std::fs::write(&d.config, edit(&text)).unwrap();
+    if let Some(dotenv) = dotenv {
+        std::fs::write(d.state_dir().join(".env"), dotenv).unwrap();
+    }
+    let out = d
+        .supersetd(&["check-config"])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), all)
+}
+
+/// Add `line` to a section the test configuration already has.
+fn add_to(section: &'static str, line: &'static str) -> impl Fn(&str) -> String {
+    move |text| text.replace(&format!("[{section}]\n"), &format!("[{section}]\n{line}\n"))
+}
+
+/// Append a section the test configuration lacks.
+fn append(toml: &'static str) -> impl Fn(&str) -> String {
+    move |text| format!("{text}{toml}\n")
+}
+
+#[test]
+fn check_config_errors_never_show_a_secret() {
+    let cases: [(_, &[(&str, &str)], &str); 3] = [
+        (add_to("telegram", "token = 123456:SECRETABC"), &[], "line "),
+        (add_to("web", "token = 98765432"), &[], "line "),
+        (
+            add_to("web", ""),
+            &[(
+                "SUPERSET_CREDENTIALS",
+                r#"[{"email":"x","password":98765}]"#,
+            )],
+            "SUPERSET_CREDENTIALS",
+        ),
+    ];
+    for (edit, env, names) in cases {
+        let (code, all) = check_config(edit, env, None);
+        assert_eq!(code, Some(2), "{all}");
+        assert!(all.contains(names), "{all}");
+        for secret in ["SECRETABC", "98765"] {
+            assert!(!all.contains(secret), "{all}");
+        }
+    }
+}
+
+#[test]
+fn check_config_checks_the_log_level_as_run_would() {
+    let (code, all) = check_config(|t| t.to_owned(), &[("LOG_LEVEL", "WARNING")], None);
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.contains("level = \"warn\""), "{all}");
+    for bad in ["bogus", "verbose", "info,=="] {
+        let edit = move |t: &str| t.replace("level = \"debug\"", &format!("level = {bad:?}"));
+        let (code, all) = check_config(edit, &[], None);
+        assert_eq!(code, Some(2), "{bad}: {all}");
+        assert!(all.contains("log.level"), "{bad}: {all}");
+    }
+}
+
+#[test]
+fn a_malformed_dotenv_is_a_configuration_error() {
+    let dotenv = "WEBHOOK_PORT=8001\nTELEGRAM_BOT_TOKEN=1 SECRET'ABC\n";
+    let (code, all) = check_config(|t| t.to_owned(), &[], Some(dotenv));
+    assert_eq!(code, Some(2), "{all}");
+    assert!(all.contains(".env") && all.contains("line 2"), "{all}");
+    assert!(!all.contains("SECRET"), "{all}");
+}
+
+#[test]
+fn check_config_refuses_what_run_would_refuse() {
+    let (code, all) = check_config(append("[store]\nbackend = \"mongodb\""), &[], None);
+    assert_eq!(code, Some(2), "{all}");
+    assert!(all.contains("not available in this version"), "{all}");
+    let (code, all) = check_config(append("[email]\nimap_port = 99999"), &[], None);
+    assert_eq!(code, Some(2), "{all}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let path = file.path().display().to_string();
+    let at_file = |t: &str| {
+        let mut lines: Vec<String> = t.lines().map(str::to_owned).collect();
+        lines[0] = format!("state_dir = {path:?}");
+        lines.join("\n") + "\n"
+    };
+    let (code, all) = check_config(at_file, &[], None);
+    assert_eq!(code, Some(2), "{all}");
+    assert!(
+        all.contains(&format!("state_dir {path} is not a directory")),
+        "{all}"
+    );
+}
+
+#[test]
+fn web_listen_accepts_a_host_name() {
+    let edit = |t: &str| {
+        let start = t.find("listen = ").unwrap();
+        let end = start + t[start..].find('\n').unwrap();
+        format!("{}listen = \"localhost:8000\"{}", &t[..start], &t[end..])
+    };
+    let (code, all) = check_config(edit, &[], None);
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.contains(":8000"), "{all}");
 }
 
 #[test]

@@ -29,11 +29,14 @@ pub struct RawConfig {
     pub scheduler: RawScheduler,
     #[serde(default)]
     pub log: RawLog,
-    /// Sources and channels of later issues: accepted so a complete file validates today.
-    pub email: Option<toml::Table>,
-    pub official: Option<toml::Table>,
-    pub llm: Option<toml::Table>,
-    pub webpush: Option<toml::Table>,
+    #[serde(default)]
+    pub email: RawEmail,
+    #[serde(default)]
+    pub official: RawOfficial,
+    #[serde(default)]
+    pub llm: RawLlm,
+    #[serde(default)]
+    pub webpush: RawWebpush,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,4 +103,36 @@ pub struct RawScheduler {
 pub struct RawLog {
     pub level: Option<String>,
     pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmail {
+    pub imap_host: Option<String>,
+    pub imap_port: Option<u16>,
+    pub tls: Option<bool>,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub mailbox: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOfficial {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLlm {
+    pub api_url: Option<String>,
+    pub api_key: Option<Secret>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebpush {
+    pub vapid_private_key: Option<Secret>,
+    pub vapid_public_key: Option<String>,
+    pub contact: Option<String>,
 }

@@ -3,7 +3,7 @@
 //! Precedence per key: environment variable, then file, then default. The function takes the
 //! environment as a lookup closure so tests can feed one without touching the process's.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
@@ -15,6 +15,8 @@ use super::*;
 const TELEGRAM_API: &str = "https://api.telegram.org";
 const SUPERSET_API: &str = "https://app.joinsuperset.com/tnpsuite-core";
 const SUPERSET_TENANT: &str = "jaypee_in_in_it_16";
+const OFFICIAL_URL: &str = "https://www.jiit.ac.in/";
+const LLM_API: &str = "https://generativelanguage.googleapis.com";
 
 pub fn resolve(
     raw: RawConfig,
@@ -27,6 +29,7 @@ pub fn resolve(
         .map(Path::to_path_buf);
     let state_dir =
         absolute(raw.state_dir, base.as_deref()).unwrap_or_else(supersetd_proto::default_state_dir);
+    check_state_dir(&state_dir)?;
     let socket = absolute(raw.control.socket, base.as_deref());
     let runtime_dir = env("XDG_RUNTIME_DIR").map(PathBuf::from);
     let socket =
@@ -49,17 +52,50 @@ pub fn resolve(
         delivery: delivery_config(raw.delivery)?,
         scheduler: scheduler_config(raw.scheduler)?,
         log: LogConfig {
-            level: env("LOG_LEVEL")
-                .or(raw.log.level)
-                .unwrap_or_else(|| "info".into())
-                .to_lowercase(),
+            level: log_level(raw.log.level, env)?,
             file: log_file,
         },
+        email: email_config(raw.email, env)?,
+        official: official_config(raw.official)?,
+        llm: llm_config(raw.llm, env)?,
+        webpush: webpush_config(raw.webpush, env),
         drain_secs: raw.drain_secs.unwrap_or(20),
         control: ControlConfig { socket },
         state_dir,
         source,
     })
+}
+
+fn log_level(
+    file: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    let (key, text) = match (env("LOG_LEVEL"), file) {
+        (Some(v), _) => ("LOG_LEVEL", v),
+        (None, Some(v)) => ("log.level", v),
+        (None, None) => return Ok("info".into()),
+    };
+    super::level::normalise(&text).map_err(|reason| invalid(key, reason))
+}
+
+/// A missing directory is fine (`run` creates it); anything else in its place fails later
+/// with an obscure "File exists", so it is refused here.
+fn check_state_dir(dir: &Path) -> Result<(), ConfigError> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(invalid(
+            "state_dir",
+            format!(
+                "state_dir {} is not a directory; point state_dir at a directory (a missing one is created)",
+                dir.display()
+            ),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(invalid(
+            "state_dir",
+            format!("cannot use {}: {e}", dir.display()),
+        )),
+    }
 }
 
 /// Relative paths in the file are relative to the file; the daemon later changes directory.
@@ -81,25 +117,33 @@ fn store_config(
     path: PathBuf,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<StoreConfig, ConfigError> {
+    let uri_key = if env("MONGO_CONNECTION_STR").is_some() {
+        "MONGO_CONNECTION_STR"
+    } else {
+        "store.mongodb_uri"
+    };
     let uri = env("MONGO_CONNECTION_STR").map(Secret::new).or(uri);
+    // Refused here rather than when the store opens, so `check-config` and `run` agree.
     let backend = match backend.as_deref() {
         Some("embedded") => StoreBackend::Embedded,
-        Some("mongodb") => StoreBackend::Mongodb,
+        Some("mongodb") => return Err(invalid("store.backend", MONGODB_UNAVAILABLE)),
         Some(other) => {
             return Err(invalid(
                 "store.backend",
                 format!("{other:?} is not one of \"embedded\", \"mongodb\""),
             ));
         }
-        None if uri.is_some() => StoreBackend::Mongodb,
+        None if uri.is_some() => {
+            return Err(invalid(
+                uri_key,
+                format!(
+                    "a MongoDB URI selects the mongodb backend when store.backend is not set, \
+                     and {MONGODB_UNAVAILABLE}"
+                ),
+            ));
+        }
         None => StoreBackend::Embedded,
     };
-    if backend == StoreBackend::Mongodb && uri.is_none() {
-        return Err(invalid(
-            "store.mongodb_uri",
-            "the mongodb backend needs a URI (or MONGO_CONNECTION_STR)",
-        ));
-    }
     Ok(StoreConfig {
         backend,
         path,
@@ -187,24 +231,112 @@ fn web_config(
     raw: raw::RawWeb,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<WebConfig, ConfigError> {
-    let listen = match (env("WEBHOOK_HOST"), env("WEBHOOK_PORT")) {
-        (None, None) => raw.listen.unwrap_or_else(|| "127.0.0.1:8000".into()),
-        (host, port) => format!(
-            "{}:{}",
-            host.unwrap_or_else(|| "127.0.0.1".into()),
-            port.unwrap_or_else(|| "8000".into())
+    let (key, listen) = match (env("WEBHOOK_HOST"), env("WEBHOOK_PORT")) {
+        (None, None) => (
+            "web.listen",
+            raw.listen.unwrap_or_else(|| "127.0.0.1:8000".into()),
+        ),
+        (host, port) => (
+            "WEBHOOK_HOST/WEBHOOK_PORT",
+            join_host_port(
+                &host.unwrap_or_else(|| "127.0.0.1".into()),
+                &port.unwrap_or_else(|| "8000".into()),
+            ),
         ),
     };
-    let listen: SocketAddr = listen.parse().map_err(|e| {
-        invalid(
-            "web.listen",
-            format!("{listen:?} is not an address like 127.0.0.1:8000: {e}"),
-        )
-    })?;
+    let listen = listen_addr(key, &listen)?;
     Ok(WebConfig {
         listen,
         token: raw.token.filter(|t| !t.is_empty()),
     })
+}
+
+/// The original's variable names, including its misspelt `PLCAMENT_*`.
+fn email_config(
+    raw: raw::RawEmail,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<EmailConfig, ConfigError> {
+    let either = |a: &str, b: &str| env(a).or_else(|| env(b));
+    let imap_port = raw.imap_port.unwrap_or(993);
+    if imap_port == 0 {
+        return Err(invalid(
+            "email.imap_port",
+            "must be a port number, 1 to 65535",
+        ));
+    }
+    Ok(EmailConfig {
+        imap_host: raw.imap_host.unwrap_or_else(|| "imap.gmail.com".into()),
+        imap_port,
+        tls: raw.tls.unwrap_or(true),
+        user: either("PLACEMENT_EMAIL", "PLCAMENT_EMAIL").or(raw.user),
+        password: either("PLACEMENT_APP_PASSWORD", "PLCAMENT_APP_PASSWORD")
+            .map(Secret::new)
+            .or(raw.password)
+            .filter(|p| !p.is_empty()),
+        mailbox: raw.mailbox.unwrap_or_else(|| "INBOX".into()),
+    })
+}
+
+fn official_config(raw: raw::RawOfficial) -> Result<OfficialConfig, ConfigError> {
+    let url = raw.url.unwrap_or_else(|| OFFICIAL_URL.into());
+    check_url("official.url", &url)?;
+    Ok(OfficialConfig { url })
+}
+
+fn llm_config(
+    raw: raw::RawLlm,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<LlmConfig, ConfigError> {
+    let api_url = raw.api_url.unwrap_or_else(|| LLM_API.into());
+    check_url("llm.api_url", &api_url)?;
+    Ok(LlmConfig {
+        api_url,
+        api_key: env("GOOGLE_API_KEY")
+            .map(Secret::new)
+            .or(raw.api_key)
+            .filter(|k| !k.is_empty()),
+    })
+}
+
+/// `VAPID_EMAIL` is a bare address in the original; the VAPID contact is a URI.
+fn webpush_config(raw: raw::RawWebpush, env: &dyn Fn(&str) -> Option<String>) -> WebpushConfig {
+    let contact = env("VAPID_EMAIL")
+        .map(|e| {
+            if e.contains(':') {
+                e
+            } else {
+                format!("mailto:{e}")
+            }
+        })
+        .or(raw.contact);
+    WebpushConfig {
+        vapid_private_key: env("VAPID_PRIVATE_KEY")
+            .map(Secret::new)
+            .or(raw.vapid_private_key)
+            .filter(|k| !k.is_empty()),
+        vapid_public_key: env("VAPID_PUBLIC_KEY").or(raw.vapid_public_key),
+        contact,
+    }
+}
+
+/// An IPv6 host needs brackets to be followed by a port.
+fn join_host_port(host: &str, port: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// `host:port` or `ip:port`; a name is resolved now, and its first address is the one bound.
+fn listen_addr(key: &str, listen: &str) -> Result<SocketAddr, ConfigError> {
+    let help = "give host:port, like 127.0.0.1:8000 or localhost:8000";
+    let mut addrs = listen
+        .to_socket_addrs()
+        .map_err(|e| invalid(key, format!("{listen:?} does not resolve ({e}); {help}")))?;
+    addrs
+        .next()
+        .ok_or_else(|| invalid(key, format!("{listen:?} resolves to no address; {help}")))
 }
 
 fn delivery_config(raw: raw::RawDelivery) -> Result<DeliveryConfig, ConfigError> {
@@ -361,14 +493,127 @@ mod tests {
     }
 
     #[test]
+    fn the_mongodb_backend_is_refused_however_it_is_chosen() {
+        let err = from("[store]\nbackend = \"mongodb\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("store.backend"), "{err}");
+        assert!(err.to_string().contains("not available"), "{err}");
+        let uri = [("MONGO_CONNECTION_STR", "mongodb://u:pw@h/")];
+        let err = from("", &uri).unwrap_err().to_string();
+        assert!(
+            err.contains("MONGO_CONNECTION_STR") && !err.contains("pw@"),
+            "{err}"
+        );
+        let cfg = from("[store]\nbackend = \"embedded\"\n", &uri).unwrap();
+        assert_eq!(cfg.store.backend, StoreBackend::Embedded);
+    }
+
+    #[test]
+    fn state_dir_must_be_a_directory_if_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let text = format!("state_dir = {:?}\n", file.display().to_string());
+        let err = from(&text, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("is not a directory") && err.contains("state_dir"),
+            "{err}"
+        );
+        let missing = format!(
+            "state_dir = {:?}\n",
+            dir.path().join("new").display().to_string()
+        );
+        assert!(from(&missing, &[]).is_ok());
+    }
+
+    #[test]
+    fn listen_accepts_a_host_name() {
+        let cfg = from("[web]\nlisten = \"localhost:8000\"\n", &[]).unwrap();
+        assert!(cfg.web.listen.ip().is_loopback());
+        assert_eq!(cfg.web.listen.port(), 8000);
+        let cfg = from("", &[("WEBHOOK_HOST", "::1"), ("WEBHOOK_PORT", "9000")]).unwrap();
+        assert_eq!(cfg.web.listen.to_string(), "[::1]:9000");
+        let err = from("", &[("WEBHOOK_PORT", "http")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WEBHOOK_HOST/WEBHOOK_PORT"), "{err}");
+    }
+
+    #[test]
     fn masked_rendering_hides_secrets() {
         let cfg = from(
-            "[telegram]\ntoken = \"123:SECRET\"\n",
+            "[store]\nbackend = \"embedded\"\n[telegram]\ntoken = \"123:SECRET\"\n",
             &[("MONGO_CONNECTION_STR", "mongodb://u:pw@h/")],
         )
         .unwrap();
         let text = cfg.to_masked_toml();
         assert!(!text.contains("SECRET") && !text.contains("pw@"), "{text}");
         assert!(text.contains("***"));
+    }
+
+    #[test]
+    fn later_sections_are_typed_and_refuse_unknown_keys() {
+        for text in [
+            "[email]\nimap_port = 99999\n",
+            "[email]\ngarbage = [1, 2]\n",
+            "[official]\nurl = 1\n",
+            "[llm]\nmodel = \"x\"\n",
+            "[webpush]\ncontact = [1]\n",
+            "[[superset.accounts]]\nemail = \"a@b.c\"\npassword = \"pw\"\npasword2 = 1\n",
+        ] {
+            assert!(from(text, &[]).is_err(), "{text:?} was accepted");
+        }
+        let err = from("[official]\nurl = \"ftp://x/\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("official.url"), "{err}");
+        let err = from(
+            "",
+            &[(
+                "SUPERSET_CREDENTIALS",
+                r#"[{"email":"a","password":"p","x":1}]"#,
+            )],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("SUPERSET_CREDENTIALS"), "{err}");
+    }
+
+    #[test]
+    fn later_sections_are_shown_with_secrets_masked() {
+        let cfg = from(
+            "[email]\nuser = \"me@x.in\"\npassword = \"MAILSECRET\"\n[webpush]\nvapid_public_key = \"PUB\"\n",
+            &[
+                ("GOOGLE_API_KEY", "LLMSECRET"),
+                ("PLCAMENT_APP_PASSWORD", "ENVMAILSECRET"),
+                ("VAPID_PRIVATE_KEY", "VAPIDSECRET"),
+                ("VAPID_EMAIL", "ops@x.in"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.email.imap_port, 993);
+        assert_eq!(
+            cfg.email.password.as_ref().map(Secret::expose),
+            Some("ENVMAILSECRET")
+        );
+        assert_eq!(cfg.webpush.contact.as_deref(), Some("mailto:ops@x.in"));
+        let text = cfg.to_masked_toml();
+        for needle in [
+            "[email]",
+            "[official]",
+            "[llm]",
+            "[webpush]",
+            "me@x.in",
+            "PUB",
+        ] {
+            assert!(text.contains(needle), "{needle} missing:\n{text}");
+        }
+        assert!(!text.contains("SECRET"), "{text}");
+    }
+
+    #[test]
+    fn log_levels_are_checked_and_normalised_naming_the_key() {
+        let cfg = from("", &[("LOG_LEVEL", "WARNING")]).unwrap();
+        assert_eq!(cfg.log.level, "warn");
+        let err = from("[log]\nlevel = \"bogus\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("log.level"), "{err}");
+        let err = from("[log]\nlevel = \"info\"\n", &[("LOG_LEVEL", "info,==")]).unwrap_err();
+        assert!(err.to_string().contains("LOG_LEVEL"), "{err}");
     }
 }

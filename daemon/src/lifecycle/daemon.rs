@@ -333,9 +333,8 @@ async fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
                 .context("opening the embedded store")??;
             Ok(Arc::new(store))
         }
-        StoreBackend::Mongodb => anyhow::bail!(
-            "the mongodb store backend is not available in this version; use store.backend = \"embedded\""
-        ),
+        // Resolution refuses it already; the arm keeps the match exhaustive.
+        StoreBackend::Mongodb => anyhow::bail!("{}", crate::config::MONGODB_UNAVAILABLE),
     }
 }
 

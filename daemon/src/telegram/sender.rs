@@ -118,7 +118,9 @@ fn classify_api(api: &ApiError, token: &Secret) -> SendError {
         // A bad token fails every send alike; marking each delivery failed for good would lose
         // them all, so it stays retryable until the operator fixes the token.
         ApiError::InvalidToken => SendError::Transient {
-            reason: "the bot api refused the bot token (check telegram.bot_token)".to_owned(),
+            reason:
+                "the bot api refused the bot token (check telegram.token or TELEGRAM_BOT_TOKEN)"
+                    .to_owned(),
         },
         ApiError::Unknown(text) => classify_unknown(text, reason),
         _ => SendError::Rejected { reason },

@@ -64,7 +64,7 @@ impl StepContext<'_> {
                 ))
             }
             Recipient::Channel { ref chat } => {
-                tracing::error!(chat = %chat, reason = %reason, "the configured channel refused the bot; check telegram.chat_id and the bot's rights there");
+                tracing::error!(chat = %chat, reason = %reason, "the configured channel refused the bot; check telegram.channel_chat_id (TELEGRAM_CHAT_ID) and the bot's rights there");
                 Ok(Next::Stop(
                     self.end(row.clone(), DeliveryStatus::Failed, Some(reason))
                         .await?,

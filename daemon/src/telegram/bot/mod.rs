@@ -56,7 +56,7 @@ pub struct BotSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
-    #[error("telegram refused the bot token (401/404): check telegram.token (TELEGRAM_BOT_TOKEN)")]
+    #[error("telegram refused the bot token (401/404): check telegram.token or TELEGRAM_BOT_TOKEN")]
     InvalidToken,
     #[error("cannot build the polling HTTP client: {0}")]
     Client(String),

@@ -161,6 +161,21 @@ fn health_and_ready_answer_over_http() {
     assert!(d.stop().status.success());
 }
 
+#[test]
+fn the_detached_log_file_has_no_colour_codes() {
+    let d = plain();
+    d.start();
+    assert!(d.ctl(&["status"]).status.success());
+    assert!(d.stop().status.success());
+    let log = std::fs::read(d.log_file()).unwrap();
+    assert!(!log.is_empty(), "the daemon wrote nothing to its log file");
+    assert!(
+        !log.contains(&0x1b),
+        "escape codes in the log file:\n{}",
+        String::from_utf8_lossy(&log)
+    );
+}
+
 /// How many live processes have `needle` among their arguments.
 fn processes_mentioning(needle: &str) -> usize {
     let Ok(dir) = std::fs::read_dir("/proc") else {

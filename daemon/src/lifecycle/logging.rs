@@ -1,7 +1,12 @@
 //! Where the daemon's log lines go: stderr (the log file once detached), an optional extra
 //! file in the foreground, and the in-memory ring the control socket serves.
+//!
+//! Colour is for people at a terminal: stderr is often a file (`start`, `run 2>file`, a
+//! service manager), where escape codes only get in the way of `grep` and log shippers.
 
+use std::ffi::OsStr;
 use std::fs::File;
+use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
@@ -18,7 +23,12 @@ const QUIET: &str =
 pub fn init(level: &str, ring: &LogRing, extra: Option<File>) -> Result<(), String> {
     let filter = EnvFilter::try_new(format!("{level},{QUIET}"))
         .map_err(|e| format!("invalid log level {level:?}: {e}"))?;
+    let no_color = std::env::var_os("NO_COLOR");
     let stderr = tracing_subscriber::fmt::layer()
+        .with_ansi(wants_colour(
+            std::io::stderr().is_terminal(),
+            no_color.as_deref(),
+        ))
         .with_writer(std::io::stderr)
         .with_target(true);
     let file = extra.map(|f| {
@@ -33,4 +43,22 @@ pub fn init(level: &str, ring: &LogRing, extra: Option<File>) -> Result<(), Stri
         .with(ring.layer())
         .try_init()
         .map_err(|e| format!("cannot install the logger: {e}"))
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set to anything (no-color.org).
+fn wants_colour(is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(wants_colour(true, None));
+        assert!(wants_colour(true, Some(OsStr::new(""))));
+        assert!(!wants_colour(true, Some(OsStr::new("1"))));
+        assert!(!wants_colour(false, None));
+    }
 }

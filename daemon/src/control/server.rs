@@ -6,14 +6,16 @@
 //! connection. Requests run inside their connection's task (not spawned), so a connection
 //! that goes away takes its unfinished calls with it.
 
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{Sink, SinkExt, StreamExt};
 use interprocess::local_socket::tokio::Stream;
 use interprocess::local_socket::tokio::prelude::*;
-use supersetd_proto::{Access, Control};
+use supersetd_proto::{Access, Control, ControlRequest, ControlResponse};
 use tarpc::server::{BaseChannel, Channel};
+use tarpc::{ClientMessage, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -117,8 +119,8 @@ async fn serve_connection(
         drop_conn: drop_conn.clone(),
         greeted: greeted.clone(),
     };
-    let channel = BaseChannel::with_defaults(supersetd_proto::connect::transport(stream))
-        .max_concurrent_requests(MAX_IN_FLIGHT);
+    let channel =
+        BaseChannel::with_defaults(logged_transport(stream)).max_concurrent_requests(MAX_IN_FLIGHT);
     let requests = channel
         .execute(server.serve())
         .for_each_concurrent(None, |call| call);
@@ -139,6 +141,40 @@ async fn serve_connection(
         () = cancel.cancelled() => {}
         () = refused => {}
         () = silent => tracing::debug!("control connection closed: no hello in time"),
+    }
+}
+
+/// The connection's transport, logging its errors by cause. tarpc itself logs them all as
+/// warnings (and is held to error for it); a client that hangs up mid-reply is routine.
+fn logged_transport(
+    stream: Stream,
+) -> impl futures::Stream<Item = io::Result<ClientMessage<ControlRequest>>>
++ Sink<Response<ControlResponse>, Error = io::Error> {
+    supersetd_proto::connect::transport(stream)
+        .map(|item| item.inspect_err(log_transport_error))
+        .sink_map_err(|error| {
+            log_transport_error(&error);
+            error
+        })
+}
+
+fn log_transport_error(error: &io::Error) {
+    use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    if matches!(
+        root_kind(error),
+        BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof
+    ) {
+        tracing::debug!(%error, "control client hung up");
+    } else {
+        tracing::warn!(%error, "control connection dropped: transport error (a malformed or oversized request?)");
+    }
+}
+
+/// tarpc wraps the socket's error in an `ErrorKind::Other`; the cause is underneath.
+fn root_kind(error: &io::Error) -> io::ErrorKind {
+    match error.get_ref().and_then(|e| e.downcast_ref::<io::Error>()) {
+        Some(inner) => root_kind(inner),
+        None => error.kind(),
     }
 }
 

@@ -385,3 +385,55 @@ async fn a_client_that_never_reads_hurts_only_itself() {
     }
     flood.abort();
 }
+
+#[tokio::test]
+async fn a_client_hanging_up_is_no_warning_but_bad_data_is() {
+    use futures::SinkExt;
+    use tarpc::{ClientMessage, Request};
+    // The daemon's own filter, feeding a ring; tasks of this current-thread runtime log to it.
+    let ring = crate::logs::LogRing::new(1000);
+    let subscriber = crate::lifecycle::logging::subscriber("debug", &ring, None).unwrap();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let d = start().await;
+    let name = || d.socket.as_path().to_fs_name::<GenericFilePath>().unwrap();
+    for id in 0..20 {
+        // A call whose client is gone before the reply is written.
+        let stream = Stream::connect(name()).await.unwrap();
+        let mut raw = supersetd_proto::connect::transport::<
+            tarpc::Response<ControlResponse>,
+            ClientMessage<ControlRequest>,
+        >(stream);
+        let request = Request {
+            context: ctx(),
+            id,
+            message: ControlRequest::GetStatus {},
+        };
+        raw.send(ClientMessage::Request(request)).await.unwrap();
+        drop(raw);
+    }
+    let c = client(&d.socket).await;
+    assert!(c.get_status(ctx()).await.unwrap().is_ok());
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let warnings = |ring: &crate::logs::LogRing| {
+        let q = LogQuery {
+            max: 100,
+            min_level: Some(LogLevel::Warn),
+            ..LogQuery::default()
+        };
+        let ring = ring.clone();
+        async move { ring.tail(&q).await.entries }
+    };
+    let hang_ups = warnings(&ring).await;
+    assert!(hang_ups.is_empty(), "hang-ups logged as warnings: {hang_ups:?}");
+
+    // An oversized frame is the client's fault and worth a warning.
+    let mut junk = Stream::connect(name()).await.unwrap();
+    junk.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let bad = warnings(&ring).await;
+    assert!(
+        bad.iter().any(|e| e.text.contains("transport error")),
+        "{bad:?}"
+    );
+}

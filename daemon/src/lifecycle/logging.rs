@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
+use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -16,11 +17,24 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::logs::LogRing;
 
 /// Libraries that are chatty at info (one line per HTTP request or RPC) are held to warn.
+/// tarpc is held to error: it warns about every transport error, a client that merely hung up
+/// ("Broken pipe") included, so the control server logs those itself, sorted by cause.
 const QUIET: &str =
-    "hyper=warn,hyper_util=warn,reqwest=warn,teloxide=warn,tarpc=warn,h2=warn,rustls=warn";
+    "hyper=warn,hyper_util=warn,reqwest=warn,teloxide=warn,tarpc=error,h2=warn,rustls=warn";
 
 /// Install the global subscriber. `level` is a level name or an EnvFilter directive.
 pub fn init(level: &str, ring: &LogRing, extra: Option<File>) -> Result<(), String> {
+    subscriber(level, ring, extra)?
+        .try_init()
+        .map_err(|e| format!("cannot install the logger: {e}"))
+}
+
+/// The subscriber [`init`] installs, for tests that want the daemon's exact filtering.
+pub(crate) fn subscriber(
+    level: &str,
+    ring: &LogRing,
+    extra: Option<File>,
+) -> Result<impl Subscriber + Send + Sync + 'static, String> {
     let filter = EnvFilter::try_new(format!("{level},{QUIET}"))
         .map_err(|e| format!("invalid log level {level:?}: {e}"))?;
     let no_color = std::env::var_os("NO_COLOR");
@@ -36,13 +50,11 @@ pub fn init(level: &str, ring: &LogRing, extra: Option<File>) -> Result<(), Stri
             .with_ansi(false)
             .with_writer(Mutex::new(f))
     });
-    tracing_subscriber::registry()
+    Ok(tracing_subscriber::registry()
         .with(filter)
         .with(stderr)
         .with(file)
-        .with(ring.layer())
-        .try_init()
-        .map_err(|e| format!("cannot install the logger: {e}"))
+        .with(ring.layer()))
 }
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set to anything (no-color.org).

@@ -7,7 +7,7 @@
 
 mod daemon;
 pub mod detach;
-mod logging;
+pub(crate) mod logging;
 pub mod pidfile;
 pub mod stop;
 

@@ -2,6 +2,7 @@
 //! signals and configuration errors.
 
 use std::os::unix::net::UnixListener;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -174,6 +175,38 @@ fn the_detached_log_file_has_no_colour_codes() {
         "escape codes in the log file:\n{}",
         String::from_utf8_lossy(&log)
     );
+}
+
+#[test]
+fn start_creates_a_private_state_dir_and_log_file() {
+    let d = plain();
+    let state = d.state_dir().join("new").join("state");
+    let text = std::fs::read_to_string(&d.config).unwrap();
+    let old = format!("state_dir = {:?}", d.state_dir().display().to_string());
+    let new = format!("state_dir = {:?}", state.display().to_string());
+    std::fs::write(&d.config, text.replace(&old, &new)).unwrap();
+    let started = d.supersetd(&["start"]).output().unwrap();
+    let modes = [mode(&state), mode(&state.join("supersetd.log"))];
+    let stopped = d.stop();
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    assert!(stopped.status.success());
+    // The test's umask may take more away (0700, 0600), never add.
+    assert_eq!(
+        [modes[0] & !0o750, modes[1] & !0o640],
+        [0, 0],
+        "state dir and log file modes: {:o}, {:o}",
+        modes[0],
+        modes[1]
+    );
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map_or(0o7777, |m| m.permissions().mode() & 0o7777)
 }
 
 /// How many live processes have `needle` among their arguments.

@@ -425,11 +425,16 @@ async fn a_client_hanging_up_is_no_warning_but_bad_data_is() {
         async move { ring.tail(&q).await.entries }
     };
     let hang_ups = warnings(&ring).await;
-    assert!(hang_ups.is_empty(), "hang-ups logged as warnings: {hang_ups:?}");
+    assert!(
+        hang_ups.is_empty(),
+        "hang-ups logged as warnings: {hang_ups:?}"
+    );
 
     // An oversized frame is the client's fault and worth a warning.
     let mut junk = Stream::connect(name()).await.unwrap();
-    junk.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3]).await.unwrap();
+    junk.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3])
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let bad = warnings(&ring).await;
     assert!(

@@ -38,7 +38,7 @@ pub fn run_foreground(cfg: Config) -> ExitCode {
         .log
         .file
         .as_deref()
-        .map(super::detach::open_log)
+        .map(super::logfile::open)
         .transpose()
     {
         Ok(f) => f,

@@ -204,6 +204,55 @@ fn start_creates_a_private_state_dir_and_log_file() {
     );
 }
 
+#[test]
+fn sighup_reopens_the_log_file_and_keeps_running() {
+    let mut d = plain();
+    let pid = d.start();
+    let log = d.log_file();
+    let rotated = d.state_dir().join("supersetd.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    d.kill(Signal::SIGHUP);
+    d.wait_until("a fresh log file says so", Duration::from_secs(10), |_| {
+        read(&log).contains("log file reopened")
+    });
+    assert!(alive(pid as i32), "SIGHUP killed the daemon");
+    let status = d.ctl_json(&["status"]);
+    assert_eq!(status["pid"].as_u64(), Some(u64::from(pid)));
+    d.wait_until(
+        "new lines reach the new file",
+        Duration::from_secs(5),
+        |_| read(&log).contains("control client connected"),
+    );
+    assert!(!read(&rotated).contains("log file reopened"));
+    assert!(d.stop().status.success());
+    assert!(read(&log).contains("stopped"));
+}
+
+#[test]
+fn sighup_in_the_foreground_reopens_the_extra_log_file() {
+    let mut d = plain();
+    let extra = d.state_dir().join("extra.log");
+    let text = std::fs::read_to_string(&d.config).unwrap();
+    let with_file = format!("[log]\nfile = {:?}\n", extra.display().to_string());
+    std::fs::write(&d.config, text.replace("[log]\n", &with_file)).unwrap();
+    d.run_foreground();
+    std::fs::rename(&extra, d.state_dir().join("extra.log.1")).unwrap();
+    d.kill(Signal::SIGHUP);
+    d.wait_until(
+        "a fresh extra file says so",
+        Duration::from_secs(10),
+        |_| read(&extra).contains("log file reopened"),
+    );
+    assert!(d.ctl(&["status"]).status.success());
+    d.kill(Signal::SIGTERM);
+    let status = d.wait_exited(Duration::from_secs(25));
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", d.log());
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).map_or(0o7777, |m| m.permissions().mode() & 0o7777)

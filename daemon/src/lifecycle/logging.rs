@@ -5,15 +5,15 @@
 //! service manager), where escape codes only get in the way of `grep` and log shippers.
 
 use std::ffi::OsStr;
-use std::fs::File;
 use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use super::logfile::SharedFile;
 use crate::logs::LogRing;
 
 /// Libraries that are chatty at info (one line per HTTP request or RPC) are held to warn.
@@ -23,7 +23,7 @@ const QUIET: &str =
     "hyper=warn,hyper_util=warn,reqwest=warn,teloxide=warn,tarpc=error,h2=warn,rustls=warn";
 
 /// Install the global subscriber. `level` is a level name or an EnvFilter directive.
-pub fn init(level: &str, ring: &LogRing, extra: Option<File>) -> Result<(), String> {
+pub fn init(level: &str, ring: &LogRing, extra: Option<Arc<SharedFile>>) -> Result<(), String> {
     subscriber(level, ring, extra)?
         .try_init()
         .map_err(|e| format!("cannot install the logger: {e}"))
@@ -33,7 +33,7 @@ pub fn init(level: &str, ring: &LogRing, extra: Option<File>) -> Result<(), Stri
 pub(crate) fn subscriber(
     level: &str,
     ring: &LogRing,
-    extra: Option<File>,
+    extra: Option<Arc<SharedFile>>,
 ) -> Result<impl Subscriber + Send + Sync + 'static, String> {
     let filter = EnvFilter::try_new(format!("{level},{QUIET}"))
         .map_err(|e| format!("invalid log level {level:?}: {e}"))?;
@@ -48,7 +48,7 @@ pub(crate) fn subscriber(
     let file = extra.map(|f| {
         tracing_subscriber::fmt::layer()
             .with_ansi(false)
-            .with_writer(Mutex::new(f))
+            .with_writer(f)
     });
     Ok(tracing_subscriber::registry()
         .with(filter)

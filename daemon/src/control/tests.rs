@@ -80,15 +80,53 @@ async fn bind_makes_a_private_directory_and_socket() {
     );
 }
 
+fn dir_with_mode(parent: &Path, mode: u32) -> PathBuf {
+    let dir = parent.join(format!("d{mode:o}"));
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    dir
+}
+
+fn full_mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
 #[tokio::test]
-async fn bind_tightens_a_loose_directory_of_ours() {
+async fn bind_creates_missing_directories_0700() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
-    std::fs::create_dir(&run).unwrap();
-    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let listener = bind(&run.join("control.sock")).await.unwrap();
-    assert_eq!(mode(&run), 0o700);
+    let socket = dir.path().join("a").join("b").join("control.sock");
+    let listener = bind(&socket).await.unwrap();
+    assert_eq!(full_mode(socket.parent().unwrap()), 0o700);
+    assert_eq!(mode(&socket), 0o600);
     drop(listener);
+}
+
+#[tokio::test]
+async fn bind_leaves_an_existing_directory_mode_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    for m in [0o1777, 0o755, 0o750] {
+        let shared = dir_with_mode(dir.path(), m);
+        let listener = bind(&shared.join("control.sock")).await.unwrap();
+        assert_eq!(full_mode(&shared), m, "bind changed a {m:o} directory");
+        assert_eq!(mode(&shared.join("control.sock")), 0o600);
+        drop(listener);
+    }
+}
+
+#[tokio::test]
+async fn bind_refuses_a_directory_others_can_write_without_the_sticky_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    for m in [0o777, 0o770] {
+        let open = dir_with_mode(dir.path(), m);
+        match bind(&open.join("control.sock")).await {
+            Err(e @ ControlBindError::UnsafeDirectory { .. }) => {
+                assert!(e.to_string().contains(&open.display().to_string()), "{e}");
+            }
+            other => panic!("expected UnsafeDirectory for {m:o}, got {other:?}"),
+        }
+        assert_eq!(full_mode(&open), m);
+        assert!(!open.join("control.sock").exists());
+    }
 }
 
 #[tokio::test]

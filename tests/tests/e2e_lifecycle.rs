@@ -249,6 +249,25 @@ fn sighup_in_the_foreground_reopens_the_extra_log_file() {
     assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", d.log());
 }
 
+#[test]
+fn supersetctl_over_the_connection_cap_says_the_daemon_is_busy() {
+    let d = plain();
+    d.start();
+    // Silent connections hold a slot each until their hello deadline (10 s).
+    let held: Vec<_> = (0..64)
+        .map(|_| std::os::unix::net::UnixStream::connect(&d.socket).unwrap())
+        .collect();
+    let out = d.ctl(&["status"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("too many control connections (64)"), "{err}");
+    drop(held);
+    d.wait_until("a slot is free again", Duration::from_secs(5), |d| {
+        d.ctl(&["status"]).status.success()
+    });
+    assert!(d.stop().status.success());
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }

@@ -368,6 +368,7 @@ async fn a_foreign_peer_is_refused_and_dropped() {
         peer_uid: Some(4242),
         drop_conn: drop_conn.clone(),
         greeted: CancellationToken::new(),
+        refusal: None,
     };
     let hello = ClientHello {
         proto_version: PROTO_VERSION,
@@ -479,4 +480,58 @@ async fn a_client_hanging_up_is_no_warning_but_bad_data_is() {
         bad.iter().any(|e| e.text.contains("transport error")),
         "{bad:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_the_cap_is_told_the_daemon_is_busy() {
+    let d = start().await;
+    let mut held = Vec::new();
+    for _ in 0..MAX_CONNECTIONS {
+        held.push(client(&d.socket).await);
+    }
+    match supersetd_proto::connect(&d.socket, "test", Duration::from_secs(5)).await {
+        Err(ConnectError::Refused(ControlError::Unavailable { reason, .. })) => {
+            assert!(
+                reason.contains(&format!("too many control connections ({MAX_CONNECTIONS})")),
+                "{reason}"
+            );
+        }
+        Err(other) => panic!("expected a busy refusal, got {other}"),
+        Ok(_) => panic!("connection {} was served", MAX_CONNECTIONS + 1),
+    }
+    // A freed slot is served again.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while supersetd_proto::connect(&d.socket, "test", Duration::from_secs(1))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the freed slot was never reused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_daemon_hanging_up_at_hello_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("control.sock");
+    let name = socket.as_path().to_fs_name::<GenericFilePath>().unwrap();
+    let listener = interprocess::local_socket::ListenerOptions::new()
+        .name(name)
+        .create_tokio()
+        .unwrap();
+    let hang_up = tokio::spawn(async move {
+        let stream = listener.accept().await.unwrap();
+        drop(stream);
+    });
+    let err = supersetd_proto::connect(&socket, "test", Duration::from_secs(5))
+        .await
+        .err()
+        .expect("a daemon that hangs up cannot be connected to");
+    assert!(
+        matches!(err, ConnectError::Transport { .. })
+            && err.to_string().contains("too many clients"),
+        "{err}"
+    );
+    hang_up.await.unwrap();
 }

@@ -38,7 +38,8 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// True when the daemon could not be reached or did not answer in time.
+    /// True when the daemon could not be reached, did not answer in time, or was too busy to
+    /// take the connection: worth retrying later.
     pub fn is_unreachable(&self) -> bool {
         matches!(
             self,
@@ -46,6 +47,7 @@ impl ClientError {
                 ConnectError::Unreachable { .. }
                     | ConnectError::Timeout { .. }
                     | ConnectError::Transport { .. }
+                    | ConnectError::Refused(ControlError::Unavailable { .. })
             )
         )
     }

@@ -104,7 +104,7 @@ async fn connect_inner(
     let reply = client
         .hello(context_with_timeout(timeout), hello)
         .await
-        .map_err(|e| rpc_error(path, timeout, e))?;
+        .map_err(|e| hello_error(path, timeout, e))?;
     match reply {
         Ok(hello) => Ok(Connection { client, hello }),
         Err(ControlError::IncompatibleVersion { daemon, client }) => {
@@ -115,6 +115,19 @@ async fn connect_inner(
             })
         }
         Err(other) => Err(ConnectError::Refused(other)),
+    }
+}
+
+/// A daemon that closes the connection before answering `hello` is most likely over its
+/// connection cap and too busy even to say so; tarpc's own words ("the channel was
+/// disconnected due to a critical error") tell the user nothing.
+fn hello_error(path: &Path, timeout: Duration, err: tarpc::client::RpcError) -> ConnectError {
+    match rpc_error(path, timeout, err) {
+        ConnectError::Transport { path, .. } => ConnectError::Transport {
+            path,
+            reason: "it hung up before answering hello (too many clients connected?)".into(),
+        },
+        other => other,
     }
 }
 

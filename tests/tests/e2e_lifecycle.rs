@@ -2,6 +2,7 @@
 //! signals and configuration errors.
 
 use std::os::unix::net::UnixListener;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -303,6 +304,121 @@ fn health_and_ready_answer_over_http() {
         "{status}"
     );
     assert!(d.stop().status.success());
+}
+
+#[test]
+fn the_detached_log_file_has_no_colour_codes() {
+    let d = plain();
+    d.start();
+    assert!(d.ctl(&["status"]).status.success());
+    assert!(d.stop().status.success());
+    let log = std::fs::read(d.log_file()).unwrap();
+    assert!(!log.is_empty(), "the daemon wrote nothing to its log file");
+    assert!(
+        !log.contains(&0x1b),
+        "escape codes in the log file:\n{}",
+        String::from_utf8_lossy(&log)
+    );
+}
+
+#[test]
+fn start_creates_a_private_state_dir_and_log_file() {
+    let d = plain();
+    let state = d.state_dir().join("new").join("state");
+    let text = std::fs::read_to_string(&d.config).unwrap();
+    let old = format!("state_dir = {:?}", d.state_dir().display().to_string());
+    let new = format!("state_dir = {:?}", state.display().to_string());
+    std::fs::write(&d.config, text.replace(&old, &new)).unwrap();
+    let started = d.supersetd(&["start"]).output().unwrap();
+    let modes = [mode(&state), mode(&state.join("supersetd.log"))];
+    let stopped = d.stop();
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    assert!(stopped.status.success());
+    // The test's umask may take more away (0700, 0600), never add.
+    assert_eq!(
+        [modes[0] & !0o750, modes[1] & !0o640],
+        [0, 0],
+        "state dir and log file modes: {:o}, {:o}",
+        modes[0],
+        modes[1]
+    );
+}
+
+#[test]
+fn sighup_reopens_the_log_file_and_keeps_running() {
+    let mut d = plain();
+    let pid = d.start();
+    let log = d.log_file();
+    let rotated = d.state_dir().join("supersetd.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    d.kill(Signal::SIGHUP);
+    d.wait_until("a fresh log file says so", Duration::from_secs(10), |_| {
+        read(&log).contains("log file reopened")
+    });
+    assert!(alive(pid as i32), "SIGHUP killed the daemon");
+    let status = d.ctl_json(&["status"]);
+    assert_eq!(status["pid"].as_u64(), Some(u64::from(pid)));
+    d.wait_until(
+        "new lines reach the new file",
+        Duration::from_secs(5),
+        |_| read(&log).contains("control client connected"),
+    );
+    assert!(!read(&rotated).contains("log file reopened"));
+    assert!(d.stop().status.success());
+    assert!(read(&log).contains("stopped"));
+}
+
+#[test]
+fn sighup_in_the_foreground_reopens_the_extra_log_file() {
+    let mut d = plain();
+    let extra = d.state_dir().join("extra.log");
+    let text = std::fs::read_to_string(&d.config).unwrap();
+    let with_file = format!("[log]\nfile = {:?}\n", extra.display().to_string());
+    std::fs::write(&d.config, text.replace("[log]\n", &with_file)).unwrap();
+    d.run_foreground();
+    std::fs::rename(&extra, d.state_dir().join("extra.log.1")).unwrap();
+    d.kill(Signal::SIGHUP);
+    d.wait_until(
+        "a fresh extra file says so",
+        Duration::from_secs(10),
+        |_| read(&extra).contains("log file reopened"),
+    );
+    assert!(d.ctl(&["status"]).status.success());
+    d.kill(Signal::SIGTERM);
+    let status = d.wait_exited(Duration::from_secs(25));
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", d.log());
+}
+
+#[test]
+fn supersetctl_over_the_connection_cap_says_the_daemon_is_busy() {
+    let d = plain();
+    d.start();
+    // Silent connections hold a slot each until their hello deadline (10 s).
+    let held: Vec<_> = (0..64)
+        .map(|_| std::os::unix::net::UnixStream::connect(&d.socket).unwrap())
+        .collect();
+    let out = d.ctl(&["status"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("too many control connections (64)"), "{err}");
+    drop(held);
+    d.wait_until("a slot is free again", Duration::from_secs(5), |d| {
+        d.ctl(&["status"]).status.success()
+    });
+    assert!(d.stop().status.success());
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map_or(0o7777, |m| m.permissions().mode() & 0o7777)
 }
 
 /// How many live processes have `needle` among their arguments.

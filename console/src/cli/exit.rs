@@ -72,6 +72,11 @@ impl CliError {
                     .hint("the daemon may be stopped, overloaded or restarting; raise --timeout to wait longer")
             }
             ClientError::Connect(e @ ConnectError::Incompatible { .. }) => CliError::new(Exit::Failed, what, e.to_string()),
+            // At hello, "unavailable" means the daemon is too busy to take the connection.
+            ClientError::Connect(ConnectError::Refused(err @ ControlError::Unavailable { .. })) => {
+                CliError::new(Exit::Unreachable, what, err.to_string())
+                    .hint("other supersetctl or console sessions hold every connection; retry shortly")
+            }
             ClientError::Connect(ConnectError::Refused(err)) | ClientError::Daemon(err) => Self::daemon(what, err),
             e @ (ClientError::Config { .. } | ClientError::SocketPath(_)) => {
                 CliError::new(Exit::Usage, what, e.to_string()).hint("pass --socket PATH or fix the configuration")
@@ -175,6 +180,13 @@ mod tests {
             CliError::client("x", ClientError::Daemon(inv)).exit,
             Exit::Usage
         );
+        let busy = ControlError::Unavailable {
+            service: "control socket".into(),
+            reason: "daemon busy".into(),
+        };
+        let busy = CliError::client("status", ClientError::Connect(ConnectError::Refused(busy)));
+        assert_eq!(busy.exit, Exit::Unreachable);
+        assert!(busy.why.contains("daemon busy"), "{}", busy.why);
         let broken = CliError::from(io::Error::from(io::ErrorKind::BrokenPipe));
         assert!(broken.quiet && broken.exit == Exit::Ok);
     }

@@ -37,10 +37,16 @@ pub(crate) struct ControlServer {
     pub(crate) drop_conn: CancellationToken,
     /// Cancelled once the peer has said `hello`.
     pub(crate) greeted: CancellationToken,
+    /// Set when the connection is only accepted to be told why it cannot be served (the
+    /// daemon is busy): every call, `hello` first, answers this.
+    pub(crate) refusal: Option<ControlError>,
 }
 
 impl ControlServer {
     fn operator(&self) -> Result<(), ControlError> {
+        if let Some(refusal) = &self.refusal {
+            return Err(refusal.clone());
+        }
         match self.access {
             Some(Access::Operator) => Ok(()),
             _ => Err(self.denied()),
@@ -117,6 +123,10 @@ fn subscriber_info(s: Subscriber) -> SubscriberInfo {
 impl Control for ControlServer {
     async fn hello(self, _: Context, client: ClientHello) -> Result<ServerHello, ControlError> {
         self.greeted.cancel();
+        if let Some(refusal) = self.refusal {
+            self.drop_conn.cancel();
+            return Err(refusal);
+        }
         let Some(access) = self.access else {
             tracing::warn!(peer_uid = ?self.peer_uid, client = %client.client_name, "control peer refused");
             let err = self.denied();

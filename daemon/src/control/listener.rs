@@ -1,8 +1,11 @@
-//! Binding the control socket: its private directory, stale-socket reclaim and the live check.
+//! Binding the control socket: its directory, stale-socket reclaim and the live check.
 //!
-//! The directory's mode (0700) is what guards the socket, since not every system honours a
-//! socket file's own mode; the socket gets 0600 as well. A socket file left by a killed daemon
-//! is reclaimed only after a connect attempt proves nobody answers, so starting a second daemon
+//! A missing directory is created 0700. An existing one is left as its owner made it: it may
+//! be shared (`/tmp`, `/run`), and changing its mode would break everyone else in it. There
+//! the socket's own 0600 mode (which Linux enforces on connect) and the peer-credential check
+//! guard access. A directory others may write without the sticky bit is refused: anyone could
+//! unlink our socket and bind their own in its place. A socket file left by a killed daemon is
+//! reclaimed only after a connect attempt proves nobody answers, so starting a second daemon
 //! can never steal the socket of a running one.
 
 use std::io;
@@ -42,18 +45,19 @@ pub enum ControlBindError {
     #[error("cannot prepare the socket directory {dir}: {source}")]
     Directory { dir: PathBuf, source: io::Error },
     #[error(
-        "socket directory {dir} belongs to uid {owner}, not to this user; fix its owner or choose another [control] socket"
+        "socket directory {dir} is writable by other users without the sticky bit (mode {mode:o}), so anyone could replace the socket; use a private directory for [control] socket, or chmod +t {dir}"
     )]
-    ForeignDirectory { dir: PathBuf, owner: u32 },
+    UnsafeDirectory { dir: PathBuf, mode: u32 },
     #[error("cannot remove the stale control socket {socket}: {source}")]
     Reclaim { socket: PathBuf, source: io::Error },
     #[error("cannot bind the control socket {socket}: {source}")]
     Bind { socket: PathBuf, source: io::Error },
 }
 
-/// Bind the control socket at `socket` (absolute). Creates its parent directory with mode
-/// 0700 (tightening an existing one of ours), removes a stale socket file nobody answers on,
-/// and refuses with [`ControlBindError::AlreadyRunning`] when a daemon answers there.
+/// Bind the control socket at `socket` (absolute). Creates a missing parent directory with
+/// mode 0700 and refuses an unsafe existing one ([`ControlBindError::UnsafeDirectory`]),
+/// removes a stale socket file nobody answers on, and refuses with
+/// [`ControlBindError::AlreadyRunning`] when a daemon answers there.
 pub async fn bind(socket: &Path) -> Result<ControlListener, ControlBindError> {
     if let Some(dir) = socket.parent() {
         let dir = dir.to_path_buf();
@@ -87,25 +91,12 @@ fn prepare_dir(dir: &Path) -> Result<(), ControlBindError> {
         source,
     };
     match std::fs::metadata(dir) {
-        Ok(meta) => {
-            let me = nix::unistd::geteuid().as_raw();
-            if meta.uid() != me {
-                // Shared directories such as /tmp are fine to live in when the socket's own
-                // mode protects it; a directory someone else owns and can write is not.
-                if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
-                    return Err(ControlBindError::ForeignDirectory {
-                        dir: dir.to_path_buf(),
-                        owner: meta.uid(),
-                    });
-                }
-                return Ok(());
-            }
-            if meta.mode() & 0o077 != 0 {
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                    .map_err(dir_err)?;
-            }
-            Ok(())
-        }
+        Ok(meta) if !meta.is_dir() => Err(dir_err(io::Error::from(io::ErrorKind::NotADirectory))),
+        Ok(meta) if writable_by_others(meta.mode()) => Err(ControlBindError::UnsafeDirectory {
+            dir: dir.to_path_buf(),
+            mode: meta.mode() & 0o7777,
+        }),
+        Ok(_) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             std::fs::DirBuilder::new()
                 .recursive(true)
@@ -117,6 +108,12 @@ fn prepare_dir(dir: &Path) -> Result<(), ControlBindError> {
         }
         Err(e) => Err(dir_err(e)),
     }
+}
+
+/// Group- or world-writable without the sticky bit, which would stop others from removing or
+/// renaming files they do not own.
+fn writable_by_others(mode: u32) -> bool {
+    mode & 0o022 != 0 && mode & 0o1000 == 0
 }
 
 async fn reclaim_if_stale(socket: &Path) -> Result<(), ControlBindError> {

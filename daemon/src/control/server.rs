@@ -6,14 +6,16 @@
 //! connection. Requests run inside their connection's task (not spawned), so a connection
 //! that goes away takes its unfinished calls with it.
 
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{Sink, SinkExt, StreamExt};
 use interprocess::local_socket::tokio::Stream;
 use interprocess::local_socket::tokio::prelude::*;
-use supersetd_proto::{Access, Control};
+use supersetd_proto::{Access, Control, ControlError, ControlRequest, ControlResponse};
 use tarpc::server::{BaseChannel, Channel};
+use tarpc::{ClientMessage, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -25,8 +27,13 @@ use super::listener::ControlListener;
 
 /// Connections served at once. Each operator runs a CLI or a console or two; 64 leaves ample
 /// room while bounding what a runaway script looping on `connect` can hold open. Connections
-/// beyond it are closed at once, so their clients fail fast instead of hanging.
+/// beyond it are answered "busy" at `hello` and closed, so their clients fail fast and say why.
 pub const MAX_CONNECTIONS: usize = 64;
+/// Over-cap connections being told "busy" at once; past these they are closed unanswered
+/// (the client then reports a hang-up), so a flood costs no more than this.
+const MAX_REFUSING: usize = 8;
+/// How long an over-cap connection gets to say `hello` and hear "busy".
+const BUSY_HELLO_TIMEOUT: Duration = Duration::from_secs(1);
 /// Requests in flight per connection. The console pipelines a handful (status, jobs, a log
 /// follow); more than this from one client is a bug or abuse and gets an error reply.
 pub const MAX_IN_FLIGHT: usize = 16;
@@ -43,6 +50,7 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 pub async fn serve(listener: ControlListener, handles: Handles, cancel: CancellationToken) {
     let ControlListener { listener, path } = listener;
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let tracker = TaskTracker::new();
     let own_uid = nix::unistd::geteuid().as_raw();
     let mut backoff = Duration::from_millis(10);
@@ -65,23 +73,26 @@ pub async fn serve(listener: ControlListener, handles: Handles, cancel: Cancella
             }
         };
         backoff = Duration::from_millis(10);
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(
-                max = MAX_CONNECTIONS,
-                "control connection refused: too many connections"
-            );
-            continue;
-        };
         let peer_uid = stream.peer_creds().ok().and_then(|c| c.euid());
         let span = tracing::info_span!("rpc", peer_uid = ?peer_uid);
-        let conn = serve_connection(
-            stream,
-            handles.clone(),
-            access_for(peer_uid, own_uid),
-            peer_uid,
-            cancel.clone(),
-            permit,
-        );
+        let conn = match permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let access = access_for(peer_uid, own_uid);
+                let server = connection_server(&handles, access, peer_uid, None);
+                serve_connection(stream, server, HELLO_TIMEOUT, cancel.clone(), permit)
+            }
+            Err(_) => {
+                tracing::warn!(
+                    max = MAX_CONNECTIONS,
+                    "control connection refused: too many connections"
+                );
+                let Ok(permit) = refusing.clone().try_acquire_owned() else {
+                    continue;
+                };
+                let server = connection_server(&handles, None, peer_uid, Some(busy()));
+                serve_connection(stream, server, BUSY_HELLO_TIMEOUT, cancel.clone(), permit)
+            }
+        };
         tracker.spawn(conn.instrument(span));
     }
     tracker.close();
@@ -100,25 +111,43 @@ fn access_for(peer_uid: Option<u32>, own_uid: u32) -> Option<Access> {
     }
 }
 
-async fn serve_connection(
-    stream: Stream,
-    handles: Handles,
+/// What an over-cap client hears. `Unavailable` needs no protocol change, and clients already
+/// show its reason.
+fn busy() -> ControlError {
+    ControlError::Unavailable {
+        service: "control socket".into(),
+        reason: format!(
+            "daemon busy: too many control connections ({MAX_CONNECTIONS}); close idle consoles or scripts and retry"
+        ),
+    }
+}
+
+fn connection_server(
+    handles: &Handles,
     access: Option<Access>,
     peer_uid: Option<u32>,
+    refusal: Option<ControlError>,
+) -> ControlServer {
+    ControlServer {
+        handles: handles.clone(),
+        access,
+        peer_uid,
+        drop_conn: CancellationToken::new(),
+        greeted: CancellationToken::new(),
+        refusal,
+    }
+}
+
+async fn serve_connection(
+    stream: Stream,
+    server: ControlServer,
+    hello_timeout: Duration,
     cancel: CancellationToken,
     _permit: OwnedSemaphorePermit,
 ) {
-    let drop_conn = CancellationToken::new();
-    let greeted = CancellationToken::new();
-    let server = ControlServer {
-        handles,
-        access,
-        peer_uid,
-        drop_conn: drop_conn.clone(),
-        greeted: greeted.clone(),
-    };
-    let channel = BaseChannel::with_defaults(supersetd_proto::connect::transport(stream))
-        .max_concurrent_requests(MAX_IN_FLIGHT);
+    let (drop_conn, greeted) = (server.drop_conn.clone(), server.greeted.clone());
+    let channel =
+        BaseChannel::with_defaults(logged_transport(stream)).max_concurrent_requests(MAX_IN_FLIGHT);
     let requests = channel
         .execute(server.serve())
         .for_each_concurrent(None, |call| call);
@@ -127,7 +156,7 @@ async fn serve_connection(
         tokio::time::sleep(REFUSAL_FLUSH).await;
     };
     let silent = async {
-        if tokio::time::timeout(HELLO_TIMEOUT, greeted.cancelled())
+        if tokio::time::timeout(hello_timeout, greeted.cancelled())
             .await
             .is_ok()
         {
@@ -139,6 +168,40 @@ async fn serve_connection(
         () = cancel.cancelled() => {}
         () = refused => {}
         () = silent => tracing::debug!("control connection closed: no hello in time"),
+    }
+}
+
+/// The connection's transport, logging its errors by cause. tarpc itself logs them all as
+/// warnings (and is held to error for it); a client that hangs up mid-reply is routine.
+fn logged_transport(
+    stream: Stream,
+) -> impl futures::Stream<Item = io::Result<ClientMessage<ControlRequest>>>
++ Sink<Response<ControlResponse>, Error = io::Error> {
+    supersetd_proto::connect::transport(stream)
+        .map(|item| item.inspect_err(log_transport_error))
+        .sink_map_err(|error| {
+            log_transport_error(&error);
+            error
+        })
+}
+
+fn log_transport_error(error: &io::Error) {
+    use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    if matches!(
+        root_kind(error),
+        BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof
+    ) {
+        tracing::debug!(%error, "control client hung up");
+    } else {
+        tracing::warn!(%error, "control connection dropped: transport error (a malformed or oversized request?)");
+    }
+}
+
+/// tarpc wraps the socket's error in an `ErrorKind::Other`; the cause is underneath.
+fn root_kind(error: &io::Error) -> io::ErrorKind {
+    match error.get_ref().and_then(|e| e.downcast_ref::<io::Error>()) {
+        Some(inner) => root_kind(inner),
+        None => error.kind(),
     }
 }
 

@@ -80,15 +80,53 @@ async fn bind_makes_a_private_directory_and_socket() {
     );
 }
 
+fn dir_with_mode(parent: &Path, mode: u32) -> PathBuf {
+    let dir = parent.join(format!("d{mode:o}"));
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    dir
+}
+
+fn full_mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
 #[tokio::test]
-async fn bind_tightens_a_loose_directory_of_ours() {
+async fn bind_creates_missing_directories_0700() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
-    std::fs::create_dir(&run).unwrap();
-    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let listener = bind(&run.join("control.sock")).await.unwrap();
-    assert_eq!(mode(&run), 0o700);
+    let socket = dir.path().join("a").join("b").join("control.sock");
+    let listener = bind(&socket).await.unwrap();
+    assert_eq!(full_mode(socket.parent().unwrap()), 0o700);
+    assert_eq!(mode(&socket), 0o600);
     drop(listener);
+}
+
+#[tokio::test]
+async fn bind_leaves_an_existing_directory_mode_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    for m in [0o1777, 0o755, 0o750] {
+        let shared = dir_with_mode(dir.path(), m);
+        let listener = bind(&shared.join("control.sock")).await.unwrap();
+        assert_eq!(full_mode(&shared), m, "bind changed a {m:o} directory");
+        assert_eq!(mode(&shared.join("control.sock")), 0o600);
+        drop(listener);
+    }
+}
+
+#[tokio::test]
+async fn bind_refuses_a_directory_others_can_write_without_the_sticky_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    for m in [0o777, 0o770] {
+        let open = dir_with_mode(dir.path(), m);
+        match bind(&open.join("control.sock")).await {
+            Err(e @ ControlBindError::UnsafeDirectory { .. }) => {
+                assert!(e.to_string().contains(&open.display().to_string()), "{e}");
+            }
+            other => panic!("expected UnsafeDirectory for {m:o}, got {other:?}"),
+        }
+        assert_eq!(full_mode(&open), m);
+        assert!(!open.join("control.sock").exists());
+    }
 }
 
 #[tokio::test]
@@ -330,6 +368,7 @@ async fn a_foreign_peer_is_refused_and_dropped() {
         peer_uid: Some(4242),
         drop_conn: drop_conn.clone(),
         greeted: CancellationToken::new(),
+        refusal: None,
     };
     let hello = ClientHello {
         proto_version: PROTO_VERSION,
@@ -384,4 +423,115 @@ async fn a_client_that_never_reads_hurts_only_itself() {
         assert_eq!(status.pid, std::process::id());
     }
     flood.abort();
+}
+
+#[tokio::test]
+async fn a_client_hanging_up_is_no_warning_but_bad_data_is() {
+    use futures::SinkExt;
+    use tarpc::{ClientMessage, Request};
+    // The daemon's own filter, feeding a ring; tasks of this current-thread runtime log to it.
+    let ring = crate::logs::LogRing::new(1000);
+    let subscriber = crate::lifecycle::logging::subscriber("debug", &ring, None).unwrap();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let d = start().await;
+    let name = || d.socket.as_path().to_fs_name::<GenericFilePath>().unwrap();
+    for id in 0..20 {
+        // A call whose client is gone before the reply is written.
+        let stream = Stream::connect(name()).await.unwrap();
+        let mut raw = supersetd_proto::connect::transport::<
+            tarpc::Response<ControlResponse>,
+            ClientMessage<ControlRequest>,
+        >(stream);
+        let request = Request {
+            context: ctx(),
+            id,
+            message: ControlRequest::GetStatus {},
+        };
+        raw.send(ClientMessage::Request(request)).await.unwrap();
+        drop(raw);
+    }
+    let c = client(&d.socket).await;
+    assert!(c.get_status(ctx()).await.unwrap().is_ok());
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let warnings = |ring: &crate::logs::LogRing| {
+        let q = LogQuery {
+            max: 100,
+            min_level: Some(LogLevel::Warn),
+            ..LogQuery::default()
+        };
+        let ring = ring.clone();
+        async move { ring.tail(&q).await.entries }
+    };
+    let hang_ups = warnings(&ring).await;
+    assert!(
+        hang_ups.is_empty(),
+        "hang-ups logged as warnings: {hang_ups:?}"
+    );
+
+    // An oversized frame is the client's fault and worth a warning.
+    let mut junk = Stream::connect(name()).await.unwrap();
+    junk.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let bad = warnings(&ring).await;
+    assert!(
+        bad.iter().any(|e| e.text.contains("transport error")),
+        "{bad:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_the_cap_is_told_the_daemon_is_busy() {
+    let d = start().await;
+    let mut held = Vec::new();
+    for _ in 0..MAX_CONNECTIONS {
+        held.push(client(&d.socket).await);
+    }
+    match supersetd_proto::connect(&d.socket, "test", Duration::from_secs(5)).await {
+        Err(ConnectError::Refused(ControlError::Unavailable { reason, .. })) => {
+            assert!(
+                reason.contains(&format!("too many control connections ({MAX_CONNECTIONS})")),
+                "{reason}"
+            );
+        }
+        Err(other) => panic!("expected a busy refusal, got {other}"),
+        Ok(_) => panic!("connection {} was served", MAX_CONNECTIONS + 1),
+    }
+    // A freed slot is served again.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while supersetd_proto::connect(&d.socket, "test", Duration::from_secs(1))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the freed slot was never reused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_daemon_hanging_up_at_hello_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("control.sock");
+    let name = socket.as_path().to_fs_name::<GenericFilePath>().unwrap();
+    let listener = interprocess::local_socket::ListenerOptions::new()
+        .name(name)
+        .create_tokio()
+        .unwrap();
+    let hang_up = tokio::spawn(async move {
+        let stream = listener.accept().await.unwrap();
+        drop(stream);
+    });
+    let err = supersetd_proto::connect(&socket, "test", Duration::from_secs(5))
+        .await
+        .err()
+        .expect("a daemon that hangs up cannot be connected to");
+    assert!(
+        matches!(err, ConnectError::Transport { .. })
+            && err.to_string().contains("too many clients"),
+        "{err}"
+    );
+    hang_up.await.unwrap();
 }

@@ -4,6 +4,9 @@
 //! before it (store, socket, web address) is reported to `start`'s launcher and the process
 //! exits 1. After it, parts that lack configuration run as "disabled: <reason>" and parts that
 //! fail are restarted by their supervisor, so one broken service never stops the others.
+//!
+//! SIGTERM and SIGINT stop it gracefully; SIGHUP reopens its log files (logrotate) and nothing
+//! else. The handlers are installed before it reports ready: SIGHUP's default action kills.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::detach::ReadyWriter;
+use super::logfile::{LogFiles, SharedFile};
 use super::{logging, pidfile};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, StoreBackend};
@@ -34,27 +38,22 @@ use crate::{config, web};
 const LOG_RING_LINES: usize = 10_000;
 
 pub fn run_foreground(cfg: Config) -> ExitCode {
-    let extra = match cfg
-        .log
-        .file
-        .as_deref()
-        .map(super::detach::open_log)
-        .transpose()
-    {
+    let extra = match cfg.log.file.as_deref().map(SharedFile::open).transpose() {
         Ok(f) => f,
         Err(e) => {
             eprintln!("supersetd: {e}");
             return ExitCode::from(1);
         }
     };
-    run(cfg, extra, None)
+    run(cfg, LogFiles::foreground(extra), None)
 }
 
 pub fn run_detached(cfg: Config, ready: ReadyWriter) -> ExitCode {
-    run(cfg, None, Some(ready))
+    let log_files = LogFiles::stdio(cfg.daemon_log_file());
+    run(cfg, log_files, Some(ready))
 }
 
-fn run(cfg: Config, extra_log: Option<std::fs::File>, ready: Option<ReadyWriter>) -> ExitCode {
+fn run(cfg: Config, log_files: LogFiles, ready: Option<ReadyWriter>) -> ExitCode {
     let fail = |ready: Option<ReadyWriter>, reason: String| {
         eprintln!("supersetd: {reason}");
         if let Some(r) = ready {
@@ -67,7 +66,7 @@ fn run(cfg: Config, extra_log: Option<std::fs::File>, ready: Option<ReadyWriter>
         Err(e) => return fail(ready, e.to_string()),
     };
     let ring = LogRing::new(LOG_RING_LINES);
-    if let Err(e) = logging::init(&cfg.log.level, &ring, extra_log) {
+    if let Err(e) = logging::init(&cfg.log.level, &ring, log_files.extra()) {
         return fail(ready, e);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -77,7 +76,7 @@ fn run(cfg: Config, extra_log: Option<std::fs::File>, ready: Option<ReadyWriter>
         Ok(rt) => rt,
         Err(e) => return fail(ready, format!("cannot start the async runtime: {e}")),
     };
-    let result = runtime.block_on(serve(cfg, ring, ready));
+    let result = runtime.block_on(serve(cfg, ring, log_files, ready));
     // Blocking tasks (SQLite) get a moment to finish their current statement.
     runtime.shutdown_timeout(Duration::from_secs(2));
     match result {
@@ -104,7 +103,13 @@ struct Parts {
     disabled_sources: Vec<(&'static str, String)>,
 }
 
-async fn serve(cfg: Config, ring: LogRing, ready: Option<ReadyWriter>) -> anyhow::Result<()> {
+async fn serve(
+    cfg: Config,
+    ring: LogRing,
+    log_files: LogFiles,
+    ready: Option<ReadyWriter>,
+) -> anyhow::Result<()> {
+    let signals = Signals::install();
     let shutdown = CancellationToken::new();
     let started_at = chrono::Utc::now();
     let registry = ServiceRegistry::new();
@@ -158,7 +163,7 @@ async fn serve(cfg: Config, ring: LogRing, ready: Option<ReadyWriter>) -> anyhow
         &shutdown,
     );
     spawn_bot(&tracker, &registry, &cfg, &parts, &shutdown);
-    tracker.spawn(watch_signals(shutdown.clone()));
+    tracker.spawn(watch_signals(signals, log_files, shutdown.clone()));
     tracing::info!(pid = std::process::id(), socket = %cfg.control.socket.display(), web = %cfg.web.listen, "supersetd ready");
     if let Some(r) = ready {
         r.ready();
@@ -190,21 +195,58 @@ async fn drain(
     }
 }
 
-async fn watch_signals(shutdown: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
+/// The signals the daemon handles. Once installed, tokio keeps them caught for the life of
+/// the process, so a SIGHUP during the drain is ignored rather than fatal.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Option<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let installed = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        );
+        if let (Ok(term), Ok(int), Ok(hup)) = installed {
+            return Some(Signals { term, int, hup });
+        }
         tracing::error!("cannot install signal handlers; stop with `supersetd stop`");
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!(signal = "SIGTERM", "stop requested"),
-        _ = int.recv() => tracing::info!(signal = "SIGINT", "stop requested"),
-        _ = shutdown.cancelled() => return,
+        None
     }
+}
+
+async fn watch_signals(signals: Option<Signals>, logs: LogFiles, shutdown: CancellationToken) {
+    let Some(mut s) = signals else { return };
+    let signal = loop {
+        tokio::select! {
+            _ = s.term.recv() => break "SIGTERM",
+            _ = s.int.recv() => break "SIGINT",
+            _ = s.hup.recv() => reopen_logs(&logs),
+            () = shutdown.cancelled() => return,
+        }
+    };
+    tracing::info!(signal, "stop requested");
     shutdown.cancel();
+}
+
+fn reopen_logs(logs: &LogFiles) {
+    match logs.reopen() {
+        Ok(paths) if paths.is_empty() => {
+            tracing::info!(signal = "SIGHUP", "no log file to reopen");
+        }
+        Ok(paths) => {
+            for path in paths {
+                tracing::info!(signal = "SIGHUP", path = %path.display(), "log file reopened");
+            }
+        }
+        Err(error) => {
+            tracing::warn!(signal = "SIGHUP", %error, "still logging to the old file");
+        }
+    }
 }
 
 fn spawn_web(

@@ -9,12 +9,12 @@
 //! as end of file. No tokio runtime may exist before the fork (a forked runtime deadlocks),
 //! so everything here is blocking std code.
 
-use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
+
+use super::logfile::{self, LogFileError};
 
 /// The daemon's end: tell the launcher how start-up went.
 #[derive(Debug)]
@@ -51,39 +51,20 @@ pub enum Detached {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DetachError {
-    #[error("cannot open log file {path}: {source}")]
-    LogFile {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    LogFile(#[from] LogFileError),
     #[error("cannot create the start-up channel: {0}")]
     Channel(std::io::Error),
     #[error("cannot detach: {0}")]
     Fork(String),
 }
 
-pub fn open_log(path: &Path) -> Result<File, DetachError> {
-    let err = |source| DetachError::LogFile {
-        path: path.display().to_string(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(path)
-        .map_err(err)
-}
-
 /// Fork into the background. Returns in both processes: the launcher gets the daemon's report
 /// (waiting at most `wait`), the daemon gets the writer to report with.
 pub fn detach(log_file: &Path, wait: Duration) -> Result<Detached, DetachError> {
-    let log = open_log(log_file)?;
-    let log2 = log.try_clone().map_err(|source| DetachError::LogFile {
-        path: log_file.display().to_string(),
+    let log = logfile::open(log_file)?;
+    let log2 = log.try_clone().map_err(|source| LogFileError::Open {
+        path: log_file.to_path_buf(),
         source,
     })?;
     let (launcher_end, daemon_end) = UnixStream::pair().map_err(DetachError::Channel)?;

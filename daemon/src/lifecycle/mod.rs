@@ -7,11 +7,13 @@
 
 mod daemon;
 pub mod detach;
-mod logging;
+pub mod logfile;
+pub(crate) mod logging;
 pub mod pidfile;
 pub mod stop;
 
-use std::path::PathBuf;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -53,6 +55,16 @@ pub enum Command {
 /// Exit codes shared with supersetctl's conventions.
 const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
+
+/// Create the state (or log) directory and missing parents as 0750: it holds the pid file, the
+/// logs and often the store, which are not for other users. `start` creates it before its
+/// umask 027 applies, so the mode is given here. An existing directory is left as it is.
+pub(crate) fn create_state_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(dir)
+}
 
 /// The daemon binary's entry point.
 pub fn main() -> ExitCode {

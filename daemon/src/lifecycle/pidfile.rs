@@ -38,7 +38,7 @@ fn open(path: &Path) -> Result<File, PidFileError> {
         source,
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        super::create_state_dir(dir).map_err(io)?;
     }
     OpenOptions::new()
         .read(true)

@@ -170,6 +170,18 @@ impl Pacer {
         state.epoch += 1;
     }
 
+    /// A send to `chat` got its answer: the chat's next message waits a full interval from
+    /// now. Spacing grants alone is not enough, because a send can be held up between its
+    /// grant and the wire (a slow ledger write, a busy host) and then arrive at Telegram
+    /// right behind the next one; the answer comes after the request arrived, so spacing
+    /// from it keeps any two arrivals in one chat at least an interval apart.
+    pub fn answered(&self, chat: &ChatTarget) {
+        let free = Instant::now() + self.chat_interval(chat);
+        let mut state = self.lock();
+        let next = state.next_for_chat.entry(chat.clone()).or_insert(free);
+        *next = (*next).max(free);
+    }
+
     /// Grant nothing for `duration` from now.
     pub fn pause_for(&self, duration: Duration) {
         self.pause_until(Instant::now() + duration);
@@ -364,6 +376,19 @@ mod tests {
                 "more than 10 releases within one second: {first:?} .. {eleventh:?}"
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_answer_pushes_the_chats_next_grant_back() {
+        let pacer = pacer(0.0, 1000, 0);
+        let chat = ChatTarget::Id(7);
+        let start = Instant::now();
+        pacer.acquire(&chat).await;
+        // The request took 400 ms to get its answer: the next send waits 1 s from then.
+        tokio::time::advance(ms(400)).await;
+        pacer.answered(&chat);
+        pacer.acquire(&chat).await;
+        assert_eq!(start.elapsed(), ms(1400));
     }
 
     #[tokio::test(start_paused = true)]

@@ -168,7 +168,9 @@ impl StepContext<'_> {
                 TextMode::Plain => Cow::Owned(html_to_plain(chunk)),
             };
             tracing::trace!(chat = %chat, text = %text, "sending");
-            let error = match self.sender.send(chat, &text, mode).await {
+            let answer = self.sender.send(chat, &text, mode).await;
+            self.pacer.answered(chat);
+            let error = match answer {
                 Ok(sent) => {
                     row.chunks_sent += 1;
                     row.message_ids.push(sent.message_id);

@@ -18,7 +18,7 @@ use crate::deliver::DeliveryEngine;
 use crate::format;
 use crate::scheduler::{JobRunner, RunRecorder};
 use crate::sources::superset::{PortalFetch, SupersetSource};
-use crate::store::{JobProfile, Notice, SharedStore};
+use crate::store::{JobProfile, Notice, SharedStore, Store, StoreResult};
 
 /// A part of the pipeline, or the reason it is off.
 pub type Part<T> = Result<T, String>;
@@ -50,7 +50,7 @@ impl JobRunner for Pipeline {
         cancel: CancellationToken,
     ) -> Result<(), String> {
         match job.0.as_str() {
-            "update" => {
+            DELIVERING_JOB => {
                 let fetched = record(run, "superset", self.superset_step(&cancel)).await;
                 if cancel.is_cancelled() {
                     return Ok(());
@@ -185,9 +185,7 @@ impl Pipeline {
     /// Deliveries a long rate limit pushed back get a run of their own when the wait ends,
     /// instead of waiting for the next hourly tick.
     async fn follow_up_deferred(&self, run: &mut RunRecorder) {
-        if let Ok(Some(at)) = self.store.next_deferred().await
-            && at > self.clock.now()
-        {
+        if let Ok(Some(at)) = self.store.next_deferred(self.clock.now()).await {
             run.follow_up_at(at);
         }
     }
@@ -202,6 +200,25 @@ impl Pipeline {
             Err(e) => StepEnd::Failed(Counts::new(), e.to_string()),
         }
     }
+}
+
+/// The job whose steps deliver notices.
+pub const DELIVERING_JOB: &str = "update";
+
+/// When to resume deliveries that a previous process left open (killed or stopped in the
+/// middle of a broadcast, or between storing notices and planning them): at once, or when a
+/// flood wait it recorded ends. `None` when nothing is open. Without this the rest of a
+/// broadcast would wait for the next tick, which can be eight hours away at night.
+pub async fn unfinished_deliveries(
+    store: &dyn Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+    if let Some(until) = store.next_deferred(now).await? {
+        return Ok(Some(until));
+    }
+    let open = !store.due_deliveries(now).await?.is_empty()
+        || !store.unplanned_notices().await?.is_empty();
+    Ok(open.then_some(now))
 }
 
 /// A fresh install records the portal's history as delivered instead of flooding students.

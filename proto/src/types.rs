@@ -160,7 +160,8 @@ pub enum Trigger {
     Operator,
     Bot,
     Http,
-    /// Resuming deliveries a long Telegram rate limit deferred.
+    /// Resuming deliveries a long Telegram rate limit deferred, or that a previous process
+    /// left unfinished.
     Retry,
 }
 

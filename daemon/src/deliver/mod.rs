@@ -87,6 +87,10 @@ pub struct DeliverySettings {
     pub transient_retries: u32,
     /// Also deliver every notice here (`TELEGRAM_CHAT_ID`).
     pub channel: Option<ChatTarget>,
+    /// Send nothing for this long after the engine is built. A process that died a moment
+    /// ago may have just written to the chats this one resumes with, and Telegram counts
+    /// their one-second windows across our restarts.
+    pub startup_grace: Duration,
 }
 
 impl Default for DeliverySettings {
@@ -99,6 +103,7 @@ impl Default for DeliverySettings {
             concurrency: 16,
             transient_retries: 3,
             channel: None,
+            startup_grace: Duration::ZERO,
         }
     }
 }
@@ -135,6 +140,9 @@ impl DeliveryEngine {
             private_chat_interval: settings.private_chat_interval,
             group_chat_interval: settings.group_chat_interval,
         });
+        if !settings.startup_grace.is_zero() {
+            pacer.pause_for(settings.startup_grace);
+        }
         DeliveryEngine {
             store,
             sender,
@@ -173,6 +181,17 @@ impl DeliveryEngine {
         let notices_planned =
             plan::plan_new_notices(&*self.store, self.settings.channel.as_ref(), now).await?;
         let due = self.store.due_deliveries(now).await?;
+        if let Some(until) = self.flood_wait(now).await?
+            && !due.is_empty()
+        {
+            info!(not_before = %until, "a flood wait from Telegram is still on; deferring");
+            let mut report = DeliveryReport {
+                notices_planned,
+                ..DeliveryReport::default()
+            };
+            report.deferred = self.postpone(due, until).await?;
+            return Ok(report);
+        }
         let in_doubt = due
             .iter()
             .filter(|row| row.status == DeliveryStatus::Sending)
@@ -260,14 +279,34 @@ impl DeliveryEngine {
         until: chrono::DateTime<chrono::Utc>,
         ctx: &StepContext<'_>,
     ) -> Result<(), StoreError> {
+        let count = self.postpone(rows, until).await?;
+        ctx.tally.add(|r| r.deferred += count);
+        Ok(())
+    }
+
+    /// Write `until` into each row's `not_before`; returns how many rows.
+    async fn postpone(
+        &self,
+        rows: Vec<Delivery>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError> {
         let count = rows.len() as u64;
         for mut row in rows {
             row.not_before = Some(until);
             row.updated_at = self.clock.now();
             self.store.save_delivery(&row).await?;
         }
-        ctx.tally.add(|r| r.deferred += count);
-        Ok(())
+        Ok(count)
+    }
+
+    /// When a 429 recorded by an earlier step (or an earlier process) ends, if it has not yet.
+    /// Telegram's flood wait holds for every message of the bot, so rows planned since, which
+    /// carry no `not_before` of their own, must wait for it too.
+    async fn flood_wait(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        self.store.next_deferred(now).await
     }
 }
 

@@ -25,7 +25,7 @@ use crate::config::{Config, StoreBackend};
 use crate::control::{self, Handles, JobControl};
 use crate::deliver::{DeliveryEngine, DeliverySettings};
 use crate::logs::LogRing;
-use crate::pipeline::{Part, Pipeline};
+use crate::pipeline::{self, Part, Pipeline};
 use crate::scheduler::{JobSpec, Scheduler};
 use crate::services::{ServiceHealth, ServiceRegistry, supervise};
 use crate::sources::superset::{Account, DEFAULT_RSA_PUBLIC_KEY, SupersetSettings, SupersetSource};
@@ -163,6 +163,9 @@ async fn serve(
         &shutdown,
     );
     spawn_bot(&tracker, &registry, &cfg, &parts, &shutdown);
+    if parts.bot.is_ok() {
+        resume_unfinished(&parts.store, &parts.scheduler).await;
+    }
     tracker.spawn(watch_signals(signals, log_files, shutdown.clone()));
     tracing::info!(pid = std::process::id(), socket = %cfg.control.socket.display(), web = %cfg.web.listen, "supersetd ready");
     if let Some(r) = ready {
@@ -366,6 +369,18 @@ async fn build(cfg: &Config, shutdown: &CancellationToken) -> anyhow::Result<Par
     })
 }
 
+/// Ask for a delivering run when a previous process left a broadcast open.
+async fn resume_unfinished(store: &SharedStore, scheduler: &Scheduler) {
+    match pipeline::unfinished_deliveries(&**store, chrono::Utc::now()).await {
+        Ok(Some(at)) => {
+            tracing::info!(at = %at, "deliveries left open by the previous run; resuming them");
+            scheduler.request_follow_up(&JobName::from(pipeline::DELIVERING_JOB), at);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot check for unfinished deliveries"),
+    }
+}
+
 async fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
     match cfg.store.backend {
         StoreBackend::Embedded => {
@@ -425,6 +440,7 @@ fn delivery_settings(cfg: &Config) -> DeliverySettings {
             .channel_chat_id
             .as_deref()
             .and_then(ChatTarget::parse),
+        startup_grace: DeliverySettings::default().private_chat_interval,
         ..DeliverySettings::default()
     }
 }

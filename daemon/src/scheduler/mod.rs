@@ -105,6 +105,19 @@ impl Scheduler {
         scheduler
     }
 
+    /// Run `job` at `at` if that comes before its next tick (an earlier request wins). For
+    /// work that must not wait for the schedule, such as a broadcast a crash cut short.
+    pub fn request_follow_up(&self, job: &JobName, at: chrono::DateTime<Utc>) {
+        if !self.inner.jobs.contains_key(job) {
+            return;
+        }
+        lock(&self.inner.follow_ups)
+            .entry(job.clone())
+            .and_modify(|t| *t = (*t).min(at))
+            .or_insert(at);
+        self.inner.changed.notify_waiters();
+    }
+
     /// Wait (at most `drain`) for timers and runs to finish after shutdown was requested.
     pub async fn drain(&self, drain: Duration) -> bool {
         self.inner.tracker.close();

@@ -123,8 +123,10 @@ pub trait Store: Send + Sync + 'static {
     /// whose `not_before` is after `now`.
     async fn due_deliveries(&self, now: DateTime<Utc>) -> StoreResult<Vec<Delivery>>;
 
-    /// The earliest `not_before` of a row still to send, if any is deferred.
-    async fn next_deferred(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// The earliest `not_before` after `now` of a row still to send: when deferred work
+    /// comes due, and while it is in the future, that a flood wait is on. A `not_before`
+    /// already passed is not a deferral any more (the row is simply due).
+    async fn next_deferred(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>>;
 
     /// Write one ledger row back (matched by notice and recipient).
     async fn save_delivery(&self, delivery: &Delivery) -> StoreResult<()>;

@@ -126,8 +126,8 @@ impl Store for FlakyStore {
     async fn due_deliveries(&self, now: DateTime<Utc>) -> StoreResult<Vec<Delivery>> {
         self.inner.due_deliveries(now).await
     }
-    async fn next_deferred(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        self.inner.next_deferred().await
+    async fn next_deferred(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        self.inner.next_deferred(now).await
     }
     async fn save_delivery(&self, delivery: &Delivery) -> StoreResult<()> {
         self.inner.save_delivery(delivery).await

@@ -146,7 +146,10 @@ async fn long_rate_limit_defers_and_resumes_after_not_before() {
     );
     assert!(!report.cancelled);
     let until = h.clock.now() + chrono::Duration::seconds(120);
-    assert_eq!(h.store.next_deferred().await.unwrap(), Some(until));
+    assert_eq!(
+        h.store.next_deferred(h.clock.now()).await.unwrap(),
+        Some(until)
+    );
     for id in ["n1", "n2"] {
         for row in h
             .rows(id)
@@ -179,6 +182,105 @@ async fn long_rate_limit_defers_and_resumes_after_not_before() {
     );
     assert_once_each(&h, 20);
     assert!(h.rows("n2").await.iter().all(|r| r.not_before.is_none()));
+}
+
+/// Telegram's flood wait holds for the whole bot: a notice planned while it is on waits too.
+#[tokio::test(start_paused = true)]
+async fn a_recorded_flood_wait_holds_back_notices_planned_after_it() {
+    let h = Harness::new();
+    h.subscribe(1..=10).await;
+    h.add_notice("n1", 1, "first").await;
+    h.sender.fail_call(
+        3,
+        SendError::RateLimited {
+            retry_after: Duration::from_secs(120),
+        },
+    );
+    let engine = h.engine(DeliverySettings::default());
+    deliver(&engine).await;
+    let calls = h.sender.calls().len();
+
+    h.add_notice("n2", 2, "second").await;
+    let during = deliver(&engine).await;
+    assert_eq!(
+        h.sender.calls().len(),
+        calls,
+        "nothing is sent during the wait"
+    );
+    assert_eq!((during.notices_planned, during.deferred), (1, 10));
+    let until = h.clock.now() + chrono::Duration::seconds(120);
+    assert!(
+        h.rows("n2")
+            .await
+            .iter()
+            .all(|r| r.not_before == Some(until))
+    );
+
+    h.clock.advance(chrono::Duration::seconds(121));
+    deliver(&engine).await;
+    assert_once_each(&h, 20);
+}
+
+/// A short 429 is waited out in memory, and written down as well: a process that dies during
+/// the wait leaves it to the next, which sends nothing before it ends.
+#[tokio::test(start_paused = true)]
+async fn a_short_flood_wait_survives_a_crash_during_it() {
+    let h = Harness::new();
+    h.subscribe(1..=10).await;
+    h.add_notice("n1", 1, "hello").await;
+    h.sender.fail_call(
+        2,
+        SendError::RateLimited {
+            retry_after: Duration::from_secs(30),
+        },
+    );
+    let first = Arc::new(h.engine(DeliverySettings::default()));
+    let cancel = CancellationToken::new();
+    let step = tokio::spawn({
+        let (first, cancel) = (first.clone(), cancel.clone());
+        async move { first.deliver_pending(&cancel).await }
+    });
+    wait_until("the 429 was answered", || h.sender.calls().len() >= 2).await;
+    // The process dies during the wait: its pacer is gone, the ledger is all that is left.
+    step.abort();
+    let _ = step.await;
+    let until = h.clock.now() + chrono::Duration::seconds(30);
+    assert_eq!(
+        h.store.next_deferred(h.clock.now()).await.unwrap(),
+        Some(until)
+    );
+
+    let calls = h.sender.calls().len();
+    let second = h.engine(DeliverySettings::default());
+    let report = deliver(&second).await;
+    assert_eq!(
+        h.sender.calls().len(),
+        calls,
+        "the restart respects the wait"
+    );
+    assert!(report.deferred > 0);
+
+    h.clock.advance(chrono::Duration::seconds(31));
+    deliver(&second).await;
+    assert_once_each(&h, 10);
+}
+
+/// A new engine (a restarted daemon) waits a moment before its first send: the old process
+/// may have written to the same chat just before it died.
+#[tokio::test(start_paused = true)]
+async fn a_new_engine_waits_out_the_startup_grace() {
+    let h = Harness::new();
+    h.subscribe([1]).await;
+    h.add_notice("n1", 1, "hello").await;
+    let start = Instant::now();
+    let engine = h.engine(DeliverySettings {
+        startup_grace: Duration::from_millis(1100),
+        ..DeliverySettings::default()
+    });
+    deliver(&engine).await;
+    let calls = h.sender.calls();
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].2 - start >= Duration::from_millis(1100));
 }
 
 #[tokio::test(start_paused = true)]

@@ -13,6 +13,14 @@ use crate::telegram::ChatTarget;
 /// First pause after a transient error; doubled for each further retry of the same chunk.
 const TRANSIENT_BACKOFF: Duration = Duration::from_millis(500);
 
+/// `wait` after `now`; a wait too long to represent is the end of time, never a panic.
+fn after(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(wait)
+        .ok()
+        .and_then(|wait| now.checked_add_signed(wait))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 impl StepContext<'_> {
     pub(super) async fn on_rate_limited(
         &self,
@@ -27,13 +35,12 @@ impl StepContext<'_> {
                 "rate limited; pausing all sends"
             );
             self.pacer.pause_for(retry_after);
+            // Written with the row (the retry clears it), so a process that dies during the
+            // pause leaves the wait behind for the next one instead of forgetting it.
+            row.not_before = Some(after(self.clock.now(), retry_after));
             return Ok(Next::Retry);
         }
-        let now = self.clock.now();
-        let until = chrono::Duration::from_std(retry_after)
-            .ok()
-            .and_then(|wait| now.checked_add_signed(wait))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let until = after(self.clock.now(), retry_after);
         tracing::warn!(
             retry_after_ms = retry_after.as_millis() as u64,
             not_before = %until,

@@ -261,9 +261,14 @@ pub async fn deferred_rows_are_not_due(store: &dyn Store) {
         "a row with not_before in the future is not due"
     );
     assert_eq!(
-        store.next_deferred().await.unwrap(),
+        store.next_deferred(at(0)).await.unwrap(),
         Some(later),
         "next_deferred is the earliest not_before"
+    );
+    assert_eq!(
+        store.next_deferred(later).await.unwrap(),
+        None,
+        "a not_before that has come is no longer a deferral"
     );
     let due = store.due_deliveries(later).await.unwrap();
     assert_eq!(due.len(), 2, "a row is due at exactly its not_before");
@@ -271,7 +276,7 @@ pub async fn deferred_rows_are_not_due(store: &dyn Store) {
     deferred.status = DeliveryStatus::Sent;
     store.save_delivery(&deferred).await.unwrap();
     assert_eq!(
-        store.next_deferred().await.unwrap(),
+        store.next_deferred(at(0)).await.unwrap(),
         None,
         "finished rows are not deferred"
     );

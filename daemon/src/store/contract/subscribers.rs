@@ -63,7 +63,7 @@ pub async fn unknown_ids_are_none(store: &dyn Store) {
         "a fresh store has nothing due"
     );
     assert_eq!(
-        store.next_deferred().await.unwrap(),
+        store.next_deferred(at(0)).await.unwrap(),
         None,
         "a fresh store has nothing deferred"
     );

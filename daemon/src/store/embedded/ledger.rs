@@ -65,12 +65,16 @@ pub(super) fn due(conn: &Connection, now: DateTime<Utc>) -> StoreResult<Vec<Deli
     collect(stmt.query([to_ms(now)])?, from_row)
 }
 
-pub(super) fn next_deferred(conn: &Connection) -> StoreResult<Option<DateTime<Utc>>> {
+pub(super) fn next_deferred(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<DateTime<Utc>>> {
     let ms: Option<i64> = conn
         .prepare_cached(
-            "SELECT MIN(not_before_ms) FROM deliveries WHERE status IN ('pending', 'sending')",
+            "SELECT MIN(not_before_ms) FROM deliveries \
+             WHERE status IN ('pending', 'sending') AND not_before_ms > ?1",
         )?
-        .query_row([], |row| row.get(0))?;
+        .query_row([to_ms(now)], |row| row.get(0))?;
     opt_from_ms("deliveries.not_before_ms", ms)
 }
 

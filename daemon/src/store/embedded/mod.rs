@@ -245,8 +245,8 @@ impl Store for EmbeddedStore {
         self.read(move |tx| ledger::due(tx, now)).await
     }
 
-    async fn next_deferred(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        self.read(|tx| ledger::next_deferred(tx)).await
+    async fn next_deferred(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        self.read(move |tx| ledger::next_deferred(tx, now)).await
     }
 
     async fn save_delivery(&self, delivery: &Delivery) -> StoreResult<()> {

@@ -226,3 +226,49 @@ fn mark_delivered(notice: &mut Notice, now: chrono::DateTime<chrono::Utc>) {
     notice.sent_to_telegram = true;
     notice.sent_at = Some(now);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::contract::{at, notice};
+    use crate::store::embedded::EmbeddedStore;
+    use crate::store::{DeliveryStatus, Recipient};
+
+    #[tokio::test]
+    async fn open_work_is_resumed_at_once_and_a_flood_wait_when_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(unfinished_deliveries(&store, at(0)).await.unwrap(), None);
+
+        // Stored but never planned: a crash between the two steps.
+        store
+            .save_fetch(vec![notice("n1", 1)], vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            unfinished_deliveries(&store, at(0)).await.unwrap(),
+            Some(at(0))
+        );
+
+        let user = Recipient::Subscriber { user_id: 1 };
+        store.plan_deliveries("n1", &[user], at(0)).await.unwrap();
+        assert_eq!(
+            unfinished_deliveries(&store, at(0)).await.unwrap(),
+            Some(at(0))
+        );
+
+        let mut row = store.due_deliveries(at(0)).await.unwrap().remove(0);
+        row.not_before = Some(at(60));
+        store.save_delivery(&row).await.unwrap();
+        assert_eq!(
+            unfinished_deliveries(&store, at(0)).await.unwrap(),
+            Some(at(60))
+        );
+
+        row.status = DeliveryStatus::Sent;
+        row.not_before = None;
+        store.save_delivery(&row).await.unwrap();
+        store.complete_notices(at(1)).await.unwrap();
+        assert_eq!(unfinished_deliveries(&store, at(1)).await.unwrap(), None);
+    }
+}

@@ -16,10 +16,17 @@
 //! in the future for a chat that must wait would push every other worker behind it; instead a
 //! worker first sleeps until its chat is free and only then takes the next global slot.
 //!
-//! Reservations alone would burst after a stall: when the process is descheduled (a loaded
-//! host, a slow fsync) every worker whose slot passed meanwhile wakes at once. So a grant
-//! also checks the *actual* release times of the last `rate` messages and holds back while a
-//! one-second window is full; late wake-ups then leave one by one instead of together.
+//! Evenly spaced grants are not evenly spaced arrivals: a send can be held up between its
+//! grant and Telegram (a slow ledger fsync, a descheduled process) and then arrive together
+//! with later ones, and every worker whose slot passed during a stall wakes at once. Telegram
+//! counts arrivals, which we cannot see, but each arrival lies between its grant and its
+//! answer. So [`Pacer::acquire`] hands out a [`SendSlot`] that the worker holds while its
+//! request is on the wire, and a grant is released only while the sends answered within the
+//! last second plus those still on the wire are fewer than `rate`. Any one-second window of
+//! arrivals then holds at most `rate` of them: the last one released into it saw every
+//! earlier one either on the wire or answered less than a second before. Dropping the slot
+//! also starts its chat's spacing from the answer, so two messages to one chat arrive at
+//! least an interval apart however long the first took.
 //!
 //! A 429 calls [`Pacer::pause_until`]: the global schedule restarts at that instant and every
 //! reservation made before the pause is invalidated (an epoch counter), so workers that were
@@ -68,8 +75,24 @@ struct PacerState {
     epoch: u64,
     /// Per chat: the earliest instant its next message may leave.
     next_for_chat: HashMap<ChatTarget, Instant>,
-    /// When the last `window_cap` messages actually left, oldest first.
-    released: VecDeque<Instant>,
+    /// Sends granted and not yet answered.
+    on_the_wire: usize,
+    /// When sends were answered within the last second, oldest first.
+    answered: VecDeque<Instant>,
+}
+
+/// A granted send. Hold it until the request has its answer, then drop it: that frees the
+/// send's place in the one-second window and starts its chat's spacing.
+#[must_use = "drop the slot once the send has its answer"]
+pub struct SendSlot<'a> {
+    pacer: &'a Pacer,
+    chat: ChatTarget,
+}
+
+impl Drop for SendSlot<'_> {
+    fn drop(&mut self) {
+        self.pacer.answered(&self.chat);
+    }
 }
 
 enum Reservation {
@@ -84,9 +107,13 @@ enum Release {
     Go,
     /// A pause voided the reservation: reserve again.
     Void,
-    /// The last second is full of releases (we woke late, with others): wait until then.
+    /// The window holds `rate` sends on the wire or answered: try again then.
     WindowFullUntil(Instant),
 }
+
+/// How often a worker looks again when the window is full of sends still on the wire (whose
+/// answers may come at any moment).
+const ON_THE_WIRE_POLL: Duration = Duration::from_millis(5);
 
 const WINDOW: Duration = Duration::from_secs(1);
 
@@ -111,7 +138,8 @@ impl Pacer {
                 paused_until: None,
                 epoch: 0,
                 next_for_chat: HashMap::new(),
-                released: VecDeque::with_capacity(window_cap),
+                on_the_wire: 0,
+                answered: VecDeque::with_capacity(window_cap),
             }),
         }
     }
@@ -120,7 +148,7 @@ impl Pacer {
     ///
     /// Cancel safety: dropping the future before it returns gives the reserved slot up
     /// unused (the global pace is slightly slower for one slot; nothing is over-sent).
-    pub async fn acquire(&self, chat: &ChatTarget) {
+    pub async fn acquire(&self, chat: &ChatTarget) -> SendSlot<'_> {
         loop {
             match self.reserve(chat) {
                 Reservation::ChatBusy(until) => tokio::time::sleep_until(until).await,
@@ -129,7 +157,12 @@ impl Pacer {
                     loop {
                         tokio::time::sleep_until(at).await;
                         match self.release(epoch) {
-                            Release::Go => return,
+                            Release::Go => {
+                                return SendSlot {
+                                    pacer: self,
+                                    chat: chat.clone(),
+                                };
+                            }
                             Release::WindowFullUntil(until) => at = until,
                             // A 429 arrived while we slept: our slot was before the pause.
                             Release::Void => break,
@@ -140,24 +173,30 @@ impl Pacer {
         }
     }
 
-    /// Let a granted worker go now, unless a pause voided its grant or the last second
-    /// already holds `window_cap` releases.
+    /// Let a granted worker go now, unless a pause voided its grant or the window already
+    /// holds `window_cap` sends (on the wire, or answered within the last second).
     fn release(&self, epoch: u64) -> Release {
         let now = Instant::now();
         let mut state = self.lock();
         if state.epoch != epoch {
             return Release::Void;
         }
-        if self.window_cap > 0 && state.released.len() >= self.window_cap {
-            let oldest = state.released.front().copied().unwrap_or(now);
-            if now < oldest + WINDOW {
-                return Release::WindowFullUntil(oldest + WINDOW);
-            }
-            state.released.pop_front();
+        while state
+            .answered
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= WINDOW)
+        {
+            state.answered.pop_front();
         }
-        if self.window_cap > 0 {
-            state.released.push_back(now);
+        if self.window_cap > 0 && state.answered.len() + state.on_the_wire >= self.window_cap {
+            let poll = now + ON_THE_WIRE_POLL;
+            let until = state
+                .answered
+                .front()
+                .map_or(poll, |at| (*at + WINDOW).min(poll));
+            return Release::WindowFullUntil(until);
         }
+        state.on_the_wire += 1;
         Release::Go
     }
 
@@ -170,16 +209,17 @@ impl Pacer {
         state.epoch += 1;
     }
 
-    /// A send to `chat` got its answer: the chat's next message waits a full interval from
-    /// now. Spacing grants alone is not enough, because a send can be held up between its
-    /// grant and the wire (a slow ledger write, a busy host) and then arrive at Telegram
-    /// right behind the next one; the answer comes after the request arrived, so spacing
-    /// from it keeps any two arrivals in one chat at least an interval apart.
-    pub fn answered(&self, chat: &ChatTarget) {
-        let free = Instant::now() + self.chat_interval(chat);
+    /// A send to `chat` got its answer (its [`SendSlot`] was dropped).
+    fn answered(&self, chat: &ChatTarget) {
+        let now = Instant::now();
+        let free = now + self.chat_interval(chat);
         let mut state = self.lock();
         let next = state.next_for_chat.entry(chat.clone()).or_insert(free);
         *next = (*next).max(free);
+        state.on_the_wire = state.on_the_wire.saturating_sub(1);
+        if self.window_cap > 0 {
+            state.answered.push_back(now);
+        }
     }
 
     /// Grant nothing for `duration` from now.
@@ -255,7 +295,7 @@ mod tests {
         for chat in chats {
             let pacer = Arc::clone(pacer);
             set.spawn(async move {
-                pacer.acquire(&chat).await;
+                drop(pacer.acquire(&chat).await);
                 (chat, start.elapsed())
             });
         }
@@ -285,12 +325,12 @@ mod tests {
         let mut private = Vec::new();
         let mut group = Vec::new();
         for _ in 0..3 {
-            pacer.acquire(&ChatTarget::Id(7)).await;
+            drop(pacer.acquire(&ChatTarget::Id(7)).await);
             private.push(start.elapsed());
         }
         let start = Instant::now();
         for _ in 0..3 {
-            pacer.acquire(&ChatTarget::Username("@chan".into())).await;
+            drop(pacer.acquire(&ChatTarget::Username("@chan".into())).await);
             group.push(start.elapsed());
         }
         assert_eq!(private, vec![ms(0), ms(1000), ms(2000)]);
@@ -348,7 +388,7 @@ mod tests {
         // A later, shorter pause does not shorten the longer one.
         pacer.pause_until(start + ms(20_000));
         pacer.pause_until(start + ms(15_000));
-        pacer.acquire(&ChatTarget::Id(9)).await;
+        drop(pacer.acquire(&ChatTarget::Id(9)).await);
         assert_eq!(start.elapsed(), ms(20_000));
     }
 
@@ -360,7 +400,7 @@ mod tests {
         for chat in (1..=30).map(ChatTarget::Id) {
             let pacer = Arc::clone(&pacer);
             set.spawn(async move {
-                pacer.acquire(&chat).await;
+                drop(pacer.acquire(&chat).await);
                 start.elapsed()
             });
         }
@@ -383,12 +423,36 @@ mod tests {
         let pacer = pacer(0.0, 1000, 0);
         let chat = ChatTarget::Id(7);
         let start = Instant::now();
-        pacer.acquire(&chat).await;
+        let slot = pacer.acquire(&chat).await;
         // The request took 400 ms to get its answer: the next send waits 1 s from then.
         tokio::time::advance(ms(400)).await;
-        pacer.answered(&chat);
-        pacer.acquire(&chat).await;
+        drop(slot);
+        let _slot = pacer.acquire(&chat).await;
         assert_eq!(start.elapsed(), ms(1400));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sends_still_on_the_wire_count_against_the_window() {
+        let pacer = pacer(10.0, 0, 0);
+        let start = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for chat in (1..=11).map(ChatTarget::Id) {
+            let pacer = Arc::clone(&pacer);
+            set.spawn(async move {
+                let slot = pacer.acquire(&chat).await;
+                let released = start.elapsed();
+                // Telegram is slow to answer: each request stays on the wire for 2 s.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                drop(slot);
+                released
+            });
+        }
+        let mut released = set.join_all().await;
+        released.sort();
+        // Ten leave 100 ms apart; the eleventh waits for the first answer, since the ten
+        // could still all arrive within one second of it.
+        assert!(released[9] < ms(1000), "{released:?}");
+        assert!(released[10] >= ms(2000), "{released:?}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -153,13 +153,9 @@ impl StepContext<'_> {
         let mut transient_failures = 0u32;
         let mut has_migrated = false;
         loop {
-            if self
-                .unless_stopped(self.pacer.acquire(chat))
-                .await
-                .is_none()
-            {
+            let Some(slot) = self.unless_stopped(self.pacer.acquire(chat)).await else {
                 return Ok(Some(RowOutcome::Interrupted(row.clone())));
-            }
+            };
             row.status = DeliveryStatus::Sending;
             row.attempts += 1;
             self.save(row).await?;
@@ -169,7 +165,7 @@ impl StepContext<'_> {
             };
             tracing::trace!(chat = %chat, text = %text, "sending");
             let answer = self.sender.send(chat, &text, mode).await;
-            self.pacer.answered(chat);
+            drop(slot);
             let error = match answer {
                 Ok(sent) => {
                     row.chunks_sent += 1;

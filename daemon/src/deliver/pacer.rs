@@ -111,10 +111,6 @@ enum Release {
     WindowFullUntil(Instant),
 }
 
-/// How often a worker looks again when the window is full of sends still on the wire (whose
-/// answers may come at any moment).
-const ON_THE_WIRE_POLL: Duration = Duration::from_millis(5);
-
 const WINDOW: Duration = Duration::from_secs(1);
 
 impl Pacer {
@@ -189,15 +185,18 @@ impl Pacer {
             state.answered.pop_front();
         }
         if self.window_cap > 0 && state.answered.len() + state.on_the_wire >= self.window_cap {
-            let poll = now + ON_THE_WIRE_POLL;
-            let until = state
-                .answered
-                .front()
-                .map_or(poll, |at| (*at + WINDOW).min(poll));
-            return Release::WindowFullUntil(until);
+            return Release::WindowFullUntil(Self::window_frees(&state, now));
         }
         state.on_the_wire += 1;
         Release::Go
+    }
+
+    /// When a full window next has room. An answer does not free a place (its send only
+    /// moves from the wire to the last second's answers); a place frees when an answer is a
+    /// second old, and the oldest answer goes first. With none yet, every place is on the
+    /// wire, and the earliest any can free is a second after its answer, so after now.
+    fn window_frees(state: &PacerState, now: Instant) -> Instant {
+        state.answered.front().map_or(now, |at| *at) + WINDOW
     }
 
     /// Grant nothing before `until`. A later pause extends an earlier one, never shortens it.

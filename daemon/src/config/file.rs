@@ -33,6 +33,8 @@ const SHOWABLE_KEYS: &[&str] = &[
     "backend",
     "path",
     "database",
+    "server_selection_timeout_secs",
+    "operation_timeout_secs",
     "api_url",
     "channel_chat_id",
     "admin_chat_ids",

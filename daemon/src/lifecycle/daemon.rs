@@ -29,8 +29,9 @@ use crate::pipeline::{self, Part, Pipeline};
 use crate::scheduler::{JobSpec, Scheduler};
 use crate::services::{ServiceHealth, ServiceRegistry, supervise};
 use crate::sources::superset::{Account, DEFAULT_RSA_PUBLIC_KEY, SupersetSettings, SupersetSource};
-use crate::store::SharedStore;
 use crate::store::embedded::EmbeddedStore;
+use crate::store::mongo::{MongoSettings, MongoStore};
+use crate::store::{SharedStore, Store};
 use crate::telegram::{self, ChatTarget, bot, sender::TelegramSender};
 use crate::{config, web};
 
@@ -390,9 +391,26 @@ async fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
                 .context("opening the embedded store")??;
             Ok(Arc::new(store))
         }
-        // Resolution refuses it already; the arm keeps the match exhaustive.
-        StoreBackend::Mongodb => anyhow::bail!("{}", crate::config::MONGODB_UNAVAILABLE),
+        StoreBackend::Mongodb => {
+            let store = MongoStore::open(&mongo_settings(cfg)?).await?;
+            tracing::info!(location = %store.describe().location, "using the MongoDB store");
+            Ok(Arc::new(store))
+        }
     }
+}
+
+fn mongo_settings(cfg: &Config) -> anyhow::Result<MongoSettings> {
+    let s = &cfg.store;
+    let uri = s
+        .mongodb_uri
+        .clone()
+        .context("store.backend = \"mongodb\" needs store.mongodb_uri or MONGO_CONNECTION_STR")?;
+    Ok(MongoSettings {
+        uri,
+        database: s.database.clone(),
+        server_selection_timeout: Duration::from_secs(s.server_selection_timeout_secs),
+        operation_timeout: Duration::from_secs(s.operation_timeout_secs),
+    })
 }
 
 fn telegram_bot(cfg: &Config) -> Part<teloxide::Bot> {

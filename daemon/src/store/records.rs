@@ -225,3 +225,15 @@ pub struct JobState {
     pub last_tick: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// Who holds a leadership lease, as seen by the daemon that asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseState {
+    /// The asker holds it until then.
+    Held { until: DateTime<Utc> },
+    /// Someone else does (`host:pid`), until then if known.
+    HeldBy {
+        holder: String,
+        until: Option<DateTime<Utc>>,
+    },
+}

@@ -68,19 +68,19 @@ async fn seed_python_documents(db: &mongodb::Database) {
     notices
         .insert_many([
             doc! { "id": "old-sent", "title": "Old", "content": "<p>x</p>", "author": "TnP",
-                   "createdAt": 1_700_000_000_000_i64, "updatedAt": 1_700_000_000_000_i64,
-                   "formatted_message": "*Old*", "sent_to_telegram": true, "source": "Superset",
-                   "category": "job posting", "matched_job_id": Bson::Null,
-                   "saved_at": ms_date(1_700_000_000_500), "sent_at": ms_date(1_700_000_001_000) },
+            "createdAt": 1_700_000_000_000_i64, "updatedAt": 1_700_000_000_000_i64,
+            "formatted_message": "*Old*", "sent_to_telegram": true, "source": "Superset",
+            "category": "job posting", "matched_job_id": Bson::Null,
+            "saved_at": ms_date(1_700_000_000_500), "sent_at": ms_date(1_700_000_001_000) },
             doc! { "id": "new-unsent", "title": "New", "content": "<p>y</p>", "author": "TnP",
-                   "createdAt": 1_700_000_500_000_i64, "updatedAt": 1_700_000_500_000_i64,
-                   "formatted_message": "*New*", "sent_to_telegram": false, "source": "Superset",
-                   "saved_at": ms_date(1_700_000_500_500) },
+            "createdAt": 1_700_000_500_000_i64, "updatedAt": 1_700_000_500_000_i64,
+            "formatted_message": "*New*", "sent_to_telegram": false, "source": "Superset",
+            "saved_at": ms_date(1_700_000_500_500) },
             doc! { "id": "notice_Email_1700000600", "title": "Webinar", "content": "Join",
-                   "author": "EmailNoticeBot", "createdAt": 1_700_000_600_000_i64,
-                   "formatted_message": "Join", "sent_to_telegram": false,
-                   "source": "Email Notice Service", "type": "webinar", "links": Bson::Null,
-                   "saved_at": ms_date(1_700_000_600_500) },
+            "author": "EmailNoticeBot", "createdAt": 1_700_000_600_000_i64,
+            "formatted_message": "Join", "sent_to_telegram": false,
+            "source": "Email Notice Service", "type": "webinar", "links": Bson::Null,
+            "saved_at": ms_date(1_700_000_600_500) },
         ])
         .await
         .unwrap();
@@ -95,10 +95,20 @@ async fn documents_of_the_python_system_are_read_as_they_are() {
     let store = open(&server).await;
     let all = store.list_subscribers(false).await.unwrap();
     let ids: Vec<i64> = all.iter().map(|s| s.user_id).collect();
-    assert_eq!(ids, vec![11, 12, 6_000_000_000], "int32 and int64 ids, numeric order");
+    assert_eq!(
+        ids,
+        vec![11, 12, 6_000_000_000],
+        "int32 and int64 ids, numeric order"
+    );
     let ravi = store.get_subscriber(6_000_000_000).await.unwrap().unwrap();
-    assert_eq!((ravi.chat_id, ravi.username, ravi.last_name), (6_000_000_000, None, None));
-    assert_eq!(ravi.updated_at, ravi.created_at, "a missing updated_at is the creation time");
+    assert_eq!(
+        (ravi.chat_id, ravi.username, ravi.last_name),
+        (6_000_000_000, None, None)
+    );
+    assert_eq!(
+        ravi.updated_at, ravi.created_at,
+        "a missing updated_at is the creation time"
+    );
     let active: Vec<i64> = store
         .list_subscribers(true)
         .await
@@ -115,7 +125,11 @@ async fn documents_of_the_python_system_are_read_as_they_are() {
         .map(|n| n.id)
         .collect();
     assert_eq!(unplanned, vec!["new-unsent", "notice_Email_1700000600"]);
-    let email = store.get_notice("notice_Email_1700000600").await.unwrap().unwrap();
+    let email = store
+        .get_notice("notice_Email_1700000600")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(email.updated_at_ms, email.created_at_ms);
     assert_eq!(email.category, None);
     let old = store.get_notice("old-sent").await.unwrap().unwrap();
@@ -137,7 +151,10 @@ async fn the_website_reads_our_documents_in_the_original_types() {
         .await
         .unwrap();
     store
-        .save_fetch(vec![notice("web-1", 1_767_225_600_123)], vec![job("j1", "Acme")])
+        .save_fetch(
+            vec![notice("web-1", 1_767_225_600_123)],
+            vec![job("j1", "Acme")],
+        )
         .await
         .unwrap();
     let db = raw(&server).await;
@@ -147,8 +164,14 @@ async fn the_website_reads_our_documents_in_the_original_types() {
         .await
         .unwrap()
         .unwrap();
-    assert!(matches!(user.get("user_id"), Some(Bson::Int64(_))), "{user}");
-    assert!(matches!(user.get("created_at"), Some(Bson::DateTime(_))), "{user}");
+    assert!(
+        matches!(user.get("user_id"), Some(Bson::Int64(_))),
+        "{user}"
+    );
+    assert!(
+        matches!(user.get("created_at"), Some(Bson::DateTime(_))),
+        "{user}"
+    );
     assert_eq!(user.get("is_active"), Some(&Bson::Boolean(true)), "{user}");
     let n = db
         .collection::<Document>("Notices")
@@ -156,8 +179,16 @@ async fn the_website_reads_our_documents_in_the_original_types() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(n.get("createdAt"), Some(&Bson::Int64(1_767_225_600_123)), "{n}");
-    assert_eq!(n.get("sent_to_telegram"), Some(&Bson::Boolean(false)), "{n}");
+    assert_eq!(
+        n.get("createdAt"),
+        Some(&Bson::Int64(1_767_225_600_123)),
+        "{n}"
+    );
+    assert_eq!(
+        n.get("sent_to_telegram"),
+        Some(&Bson::Boolean(false)),
+        "{n}"
+    );
     assert!(matches!(n.get("saved_at"), Some(Bson::DateTime(_))), "{n}");
     let j = db
         .collection::<Document>("Jobs")
@@ -192,8 +223,16 @@ async fn duplicates_left_by_the_original_do_not_stop_the_store() {
         .map(|s| s.user_id)
         .collect();
     assert_eq!(ids, vec![21]);
-    assert!(store.deactivate_subscriber(21, chrono::Utc::now()).await.unwrap());
-    assert!(store.list_subscribers(true).await.unwrap().is_empty(), "every copy deactivated");
+    assert!(
+        store
+            .deactivate_subscriber(21, chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.list_subscribers(true).await.unwrap().is_empty(),
+        "every copy deactivated"
+    );
 }
 
 #[tokio::test]
@@ -206,22 +245,54 @@ async fn one_lease_holder_at_a_time_and_takeover_after_expiry() {
     let t0 = at(0);
     let a = store.acquire_lease("leader", "a:1", ttl, t0).await.unwrap();
     assert_eq!(a, LeaseState::Held { until: t0 + ttl });
-    let b = store.acquire_lease("leader", "b:2", ttl, at(1)).await.unwrap();
+    let b = store
+        .acquire_lease("leader", "b:2", ttl, at(1))
+        .await
+        .unwrap();
     assert!(
         matches!(&b, LeaseState::HeldBy { holder, .. } if holder == "a:1"),
         "{b:?}"
     );
-    let renewed = store.acquire_lease("leader", "a:1", ttl, at(5)).await.unwrap();
+    let renewed = store
+        .acquire_lease("leader", "a:1", ttl, at(5))
+        .await
+        .unwrap();
     assert_eq!(renewed, LeaseState::Held { until: at(5) + ttl });
-    let still = store.acquire_lease("leader", "b:2", ttl, at(14)).await.unwrap();
-    assert!(matches!(still, LeaseState::HeldBy { .. }), "renewed until 15 s");
-    let taken = store.acquire_lease("leader", "b:2", ttl, at(16)).await.unwrap();
-    assert_eq!(taken, LeaseState::Held { until: at(16) + ttl });
-    let lost = store.acquire_lease("leader", "a:1", ttl, at(17)).await.unwrap();
+    let still = store
+        .acquire_lease("leader", "b:2", ttl, at(14))
+        .await
+        .unwrap();
+    assert!(
+        matches!(still, LeaseState::HeldBy { .. }),
+        "renewed until 15 s"
+    );
+    let taken = store
+        .acquire_lease("leader", "b:2", ttl, at(16))
+        .await
+        .unwrap();
+    assert_eq!(
+        taken,
+        LeaseState::Held {
+            until: at(16) + ttl
+        }
+    );
+    let lost = store
+        .acquire_lease("leader", "a:1", ttl, at(17))
+        .await
+        .unwrap();
     assert!(matches!(lost, LeaseState::HeldBy { .. }), "{lost:?}");
     store.release_lease("leader", "b:2").await.unwrap();
-    let back = store.acquire_lease("leader", "a:1", ttl, at(18)).await.unwrap();
-    assert_eq!(back, LeaseState::Held { until: at(18) + ttl }, "released: taken at once");
+    let back = store
+        .acquire_lease("leader", "a:1", ttl, at(18))
+        .await
+        .unwrap();
+    assert_eq!(
+        back,
+        LeaseState::Held {
+            until: at(18) + ttl
+        },
+        "released: taken at once"
+    );
 }
 
 /// Racing daemons: of many concurrent first attempts, exactly one wins.
@@ -235,7 +306,12 @@ async fn concurrent_first_attempts_elect_exactly_one() {
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .acquire_lease("leader", &format!("h:{i}"), chrono::Duration::seconds(30), at(0))
+                .acquire_lease(
+                    "leader",
+                    &format!("h:{i}"),
+                    chrono::Duration::seconds(30),
+                    at(0),
+                )
                 .await
                 .unwrap()
         })
@@ -255,13 +331,18 @@ async fn an_outage_is_unavailable_then_recovers() {
     let Some(mut server) = MongoServer::start() else {
         return;
     };
-    let store = MongoStore::open(&settings(server.uri(), 1, 3)).await.unwrap();
+    let store = MongoStore::open(&settings(server.uri(), 1, 3))
+        .await
+        .unwrap();
     store.health().await.unwrap();
     server.stop();
     let started = std::time::Instant::now();
     let err = store.list_subscribers(false).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "failed within the timeouts");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "failed within the timeouts"
+    );
     server.restart();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while let Err(e) = store.health().await {
@@ -281,10 +362,16 @@ async fn the_password_never_shows() {
     let uri = format!("mongodb://app:Sup3rSecretPw@127.0.0.1:{closed}/?directConnection=true");
     let store = MongoStore::open(&settings(uri, 1, 3)).await.unwrap();
     let location = store.describe().location;
-    assert!(!location.contains("Sup3rSecretPw") && location.contains("app:***@"), "{location}");
+    assert!(
+        !location.contains("Sup3rSecretPw") && location.contains("app:***@"),
+        "{location}"
+    );
     let err = store.health().await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
-    assert!(!format!("{err} {err:?}").contains("Sup3rSecretPw"), "{err:?}");
+    assert!(
+        !format!("{err} {err:?}").contains("Sup3rSecretPw"),
+        "{err:?}"
+    );
     let bad = MongoStore::open(&settings("mongodb://app:Sup3rSecretPw@".to_owned(), 1, 1)).await;
     let text = format!("{:?}", bad.err());
     assert!(!text.contains("Sup3rSecretPw"), "{text}");

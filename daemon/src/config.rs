@@ -82,6 +82,9 @@ pub struct StoreConfig {
     pub server_selection_timeout_secs: u64,
     /// The longest one store operation may take against MongoDB, round trips included.
     pub operation_timeout_secs: u64,
+    /// Daemons sharing a MongoDB database elect a leader through a lease of this length; when
+    /// the leader dies, another takes over within it.
+    pub lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

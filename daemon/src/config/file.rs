@@ -35,6 +35,7 @@ const SHOWABLE_KEYS: &[&str] = &[
     "database",
     "server_selection_timeout_secs",
     "operation_timeout_secs",
+    "lease_secs",
     "api_url",
     "channel_chat_id",
     "admin_chat_ids",

@@ -109,6 +109,7 @@ fn absolute(path: Option<PathBuf>, base: Option<&Path>) -> Option<PathBuf> {
 /// than hang for the driver's 30 s.
 const SERVER_SELECTION_TIMEOUT_SECS: u64 = 5;
 const OPERATION_TIMEOUT_SECS: u64 = 10;
+const LEASE_SECS: u64 = 15;
 
 fn store_config(
     raw: raw::RawStore,
@@ -148,7 +149,17 @@ fn store_config(
             "store.operation_timeout_secs",
             raw.operation_timeout_secs.unwrap_or(OPERATION_TIMEOUT_SECS),
         )?,
+        lease_secs: lease_secs(raw.lease_secs)?,
     })
+}
+
+/// Renewed every third of its time, so below 3 s it would be renewed more than once a second.
+fn lease_secs(value: Option<u64>) -> Result<u64, ConfigError> {
+    match value {
+        None => Ok(LEASE_SECS),
+        Some(v) if v >= 3 => Ok(v),
+        Some(_) => Err(invalid("store.lease_secs", "must be at least 3 seconds")),
+    }
 }
 
 /// Only the scheme is checked here (the driver parses the rest when the store opens); the

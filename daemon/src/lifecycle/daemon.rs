@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures::future::BoxFuture;
 use supersetd_proto::{JobName, ServiceState};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,6 +25,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, StoreBackend};
 use crate::control::{self, Handles, JobControl};
 use crate::deliver::{DeliveryEngine, DeliverySettings};
+use crate::leader::{Leadership, Role};
 use crate::logs::LogRing;
 use crate::pipeline::{self, Part, Pipeline};
 use crate::scheduler::{JobSpec, Scheduler};
@@ -100,6 +102,9 @@ struct Parts {
     store: SharedStore,
     scheduler: Scheduler,
     bot: Part<teloxide::Bot>,
+    leadership: Leadership,
+    /// Keeps or waits for the lease; spawned once the daemon serves.
+    lease_task: Option<BoxFuture<'static, ()>>,
     /// Sources left out for missing configuration, with the reason: shown in `status`.
     disabled_sources: Vec<(&'static str, String)>,
 }
@@ -123,7 +128,7 @@ async fn serve(
         let web_listener = web::bind(cfg.web.listen).await?;
         anyhow::Ok((parts, control_listener, web_listener))
     };
-    let (parts, control_listener, web_listener) = match setup.await {
+    let (mut parts, control_listener, web_listener) = match setup.await {
         Ok(p) => p,
         Err(e) => {
             if let Some(r) = ready {
@@ -164,9 +169,17 @@ async fn serve(
         &shutdown,
     );
     spawn_bot(&tracker, &registry, &cfg, &parts, &shutdown);
-    if parts.bot.is_ok() {
-        resume_unfinished(&parts.store, &parts.scheduler).await;
+    if let Some(task) = parts.lease_task.take() {
+        tracker.spawn(task);
     }
+    tracker.spawn(follow_role(
+        parts.leadership.clone(),
+        registry.clone(),
+        parts.store.clone(),
+        parts.scheduler.clone(),
+        parts.bot.is_ok(),
+        shutdown.child_token(),
+    ));
     tracker.spawn(watch_signals(signals, log_files, shutdown.clone()));
     tracing::info!(pid = std::process::id(), socket = %cfg.control.socket.display(), web = %cfg.web.listen, "supersetd ready");
     if let Some(r) = ready {
@@ -307,6 +320,7 @@ fn spawn_bot(
         health: Some(ServiceHealth::new(registry, "bot")),
     };
     let (store, clock): (SharedStore, SharedClock) = (parts.store.clone(), Arc::new(SystemClock));
+    let (leadership, reg) = (parts.leadership.clone(), registry.clone());
     tracker.spawn(supervise(
         registry.clone(),
         "bot",
@@ -314,13 +328,47 @@ fn spawn_bot(
         move |cancel| {
             let (bot, store, clock, settings) =
                 (bot.clone(), store.clone(), clock.clone(), settings.clone());
+            let (leadership, reg) = (leadership.clone(), reg.clone());
             async move {
-                bot::run_bot(bot, store, clock, settings, cancel)
+                if !wait_to_lead(&leadership, &reg, &cancel).await {
+                    return Ok(());
+                }
+                // Stepping down stops polling at once: two pollers of one token both fail.
+                let stop = cancel.child_token();
+                let watcher = tokio::spawn({
+                    let (leadership, stop) = (leadership.clone(), stop.clone());
+                    async move {
+                        leadership.lost().await;
+                        stop.cancel();
+                    }
+                });
+                let result = bot::run_bot(bot, store, clock, settings, stop)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string());
+                watcher.abort();
+                if !cancel.is_cancelled() && !leadership.is_leader() {
+                    return Err("stepped down: another daemon leads now".to_owned());
+                }
+                result
             }
         },
     ));
+}
+
+/// Until this daemon leads, the bot shows why it does not poll. `false` when cancelled.
+async fn wait_to_lead(
+    leadership: &Leadership,
+    registry: &ServiceRegistry,
+    cancel: &CancellationToken,
+) -> bool {
+    if let Role::Standby(why) = leadership.role() {
+        registry.set_state("bot", ServiceState::Disabled(why), None);
+        if !leadership.wait_leader(cancel).await {
+            return false;
+        }
+        registry.set_state("bot", ServiceState::Running, None);
+    }
+    true
 }
 
 /// Open the store and build the pipeline and the scheduler.
@@ -354,6 +402,7 @@ async fn build(cfg: &Config, shutdown: &CancellationToken) -> anyhow::Result<Par
         backfill: cfg.delivery.backfill,
     };
     let specs = job_specs(cfg)?;
+    let (leadership, lease_task) = elect(cfg, &store, shutdown).await;
     let scheduler = Scheduler::start(
         specs,
         store.clone(),
@@ -362,12 +411,46 @@ async fn build(cfg: &Config, shutdown: &CancellationToken) -> anyhow::Result<Par
         shutdown.child_token(),
     )
     .await;
+    scheduler.follow_leadership(leadership.clone());
     Ok(Parts {
         store,
         scheduler,
         bot,
+        leadership,
+        lease_task,
         disabled_sources,
     })
+}
+
+/// Show the role in `status` (the scheduler's state says "standby, leader is host:pid"), and
+/// on becoming the leader pick up any broadcast the previous leader left open.
+async fn follow_role(
+    leadership: Leadership,
+    registry: ServiceRegistry,
+    store: SharedStore,
+    scheduler: Scheduler,
+    can_deliver: bool,
+    cancel: CancellationToken,
+) {
+    let mut role = leadership.watch();
+    loop {
+        let current = role.borrow_and_update().clone();
+        match current {
+            Role::Leader => {
+                registry.set_state("scheduler", ServiceState::Running, None);
+                if can_deliver {
+                    resume_unfinished(&store, &scheduler).await;
+                }
+            }
+            Role::Standby(why) => {
+                registry.set_state("scheduler", ServiceState::Disabled(why), None);
+            }
+        }
+        tokio::select! {
+            changed = role.changed() => if changed.is_err() { return },
+            () = cancel.cancelled() => return,
+        }
+    }
 }
 
 /// Ask for a delivering run when a previous process left a broadcast open.
@@ -379,6 +462,28 @@ async fn resume_unfinished(store: &SharedStore, scheduler: &Scheduler) {
         }
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "cannot check for unfinished deliveries"),
+    }
+}
+
+/// Several daemons can share a MongoDB database, so there they elect a leader; the embedded
+/// store is locked to one daemon by the pid file, which always leads.
+async fn elect(
+    cfg: &Config,
+    store: &SharedStore,
+    shutdown: &CancellationToken,
+) -> (Leadership, Option<BoxFuture<'static, ()>>) {
+    match cfg.store.backend {
+        StoreBackend::Embedded => (Leadership::always(), None),
+        StoreBackend::Mongodb => {
+            let ttl = Duration::from_secs(cfg.store.lease_secs);
+            let (leadership, task) =
+                Leadership::start(store.clone(), ttl, shutdown.child_token()).await;
+            match leadership.role() {
+                Role::Leader => tracing::info!(holder = %leadership.holder(), "this daemon leads"),
+                Role::Standby(why) => tracing::info!(reason = %why, "this daemon stands by"),
+            }
+            (leadership, Some(task))
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub use self::cron::{CronError, CronExpr};
 pub use run::{JobRunner, RunRecorder};
 
 use crate::clock::SharedClock;
+use crate::leader::{Leadership, Role};
 use crate::store::{JobState, SharedStore};
 
 /// A job as configured.
@@ -63,6 +64,8 @@ struct Inner {
     changed: Notify,
     tracker: TaskTracker,
     shutdown: CancellationToken,
+    /// Set when several daemons share the store: only the leader starts runs.
+    leadership: std::sync::OnceLock<Leadership>,
 }
 
 impl Scheduler {
@@ -93,6 +96,7 @@ impl Scheduler {
             changed: Notify::new(),
             tracker: TaskTracker::new(),
             shutdown,
+            leadership: std::sync::OnceLock::new(),
         });
         let scheduler = Scheduler { inner };
         for name in scheduler.inner.jobs.keys() {
@@ -116,6 +120,20 @@ impl Scheduler {
             .and_modify(|t| *t = (*t).min(at))
             .or_insert(at);
         self.inner.changed.notify_waiters();
+    }
+
+    /// Start runs only while `leadership` says this daemon leads. Without it (one daemon on
+    /// its own store) every run starts.
+    pub fn follow_leadership(&self, leadership: Leadership) {
+        let _ = self.inner.leadership.set(leadership);
+    }
+
+    /// Why this daemon must not start runs now: another one leads.
+    fn standby(&self) -> Option<String> {
+        match self.inner.leadership.get()?.role() {
+            Role::Leader => None,
+            Role::Standby(why) => Some(why),
+        }
     }
 
     /// Wait (at most `drain`) for timers and runs to finish after shutdown was requested.
@@ -147,6 +165,13 @@ impl Scheduler {
     /// Start a run of `job` unless one is active. Returns the new run's id.
     pub async fn start_run(&self, job: &JobName, trigger: Trigger) -> Result<RunId, ControlError> {
         self.spec(job)?;
+        if let Some(why) = self.standby() {
+            // Runs on two daemons at once would deliver twice; the leader runs them.
+            return Err(ControlError::Unavailable {
+                service: "scheduler".into(),
+                reason: format!("{why}; start runs there"),
+            });
+        }
         if self.inner.shutdown.is_cancelled() {
             return Err(ControlError::Unavailable {
                 service: "scheduler".into(),

@@ -56,6 +56,10 @@ pub(super) async fn run_timer(scheduler: Scheduler, job: JobName) {
 }
 
 async fn fire(scheduler: &Scheduler, job: &JobName, trigger: Trigger) {
+    if let Some(why) = scheduler.standby() {
+        tracing::debug!(job = %job, reason = %why, "tick passed over: the leader runs it");
+        return;
+    }
     if scheduler.is_paused(job) {
         tracing::info!(job = %job, "tick passed over: job is paused");
         return;

@@ -301,3 +301,60 @@ fn wait_for(d: &Daemon, what: &str, mut cond: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// The database is down when the daemon starts: it starts anyway, says the store is down,
+/// the bot answers "temporarily unavailable", runs are refused with the reason; when the
+/// database comes up the daemon takes the lead and works, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_down_at_start_does_not_stop_the_daemon() {
+    let Some(mut server) = MongoServer::start() else {
+        return;
+    };
+    server.stop();
+    let w = world(&server).await;
+    w.portal.set_notices(EMAIL, vec![numbered_notice(1)]);
+    w.daemon.start();
+    let out = w.daemon.ctl(&["--json", "status"]);
+    assert!(
+        !out.status.success(),
+        "status exits non-zero while the store is down"
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["store"]["healthy"], false, "{status}");
+    w.tg.push_command(601, 601, "Early", "/start");
+    w.daemon
+        .wait_until("the bot answers", Duration::from_secs(30), |_| {
+            !w.tg.sent_to(601).is_empty()
+        });
+    let answer = &w.tg.sent_to(601)[0].text;
+    assert!(answer.contains("temporarily unavailable"), "{answer}");
+    let refused = w.daemon.ctl(&["run", "update", "--wait"]);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr).to_string();
+    assert!(
+        why.contains("store") || why.contains("unavailable"),
+        "{why}"
+    );
+
+    server.restart();
+    w.daemon
+        .wait_until("the store is back", Duration::from_secs(30), |d| {
+            d.ctl(&["status"]).status.success()
+        });
+    w.daemon
+        .wait_until("it leads", Duration::from_secs(30), |d| {
+            d.ctl_json(&["status"])["services"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["name"] == "scheduler" && s["state"] == "running")
+        });
+    w.tg.push_command(602, 602, "Later", "/start");
+    w.daemon
+        .wait_until("the bot welcomes", Duration::from_secs(30), |_| {
+            !w.tg.sent_to(602).is_empty()
+        });
+    run_update(&w.daemon);
+    let subs = w.daemon.ctl_json(&["subscribers"]);
+    assert_eq!(subs.as_array().map(Vec::len), Some(1), "{subs}");
+}

@@ -333,12 +333,12 @@ fn spawn_bot(
                 if !wait_to_lead(&leadership, &reg, &cancel).await {
                     return Ok(());
                 }
-                // Stepping down stops polling at once: two pollers of one token both fail.
+                // Another daemon leading stops polling at once: Telegram refuses two pollers.
                 let stop = cancel.child_token();
                 let watcher = tokio::spawn({
                     let (leadership, stop) = (leadership.clone(), stop.clone());
                     async move {
-                        leadership.lost().await;
+                        leadership.yielded().await;
                         stop.cancel();
                     }
                 });
@@ -346,7 +346,7 @@ fn spawn_bot(
                     .await
                     .map_err(|e| e.to_string());
                 watcher.abort();
-                if !cancel.is_cancelled() && !leadership.is_leader() {
+                if !cancel.is_cancelled() && !leadership.role().polls_bot() {
                     return Err("stepped down: another daemon leads now".to_owned());
                 }
                 result
@@ -355,7 +355,7 @@ fn spawn_bot(
     ));
 }
 
-/// Until this daemon leads, the bot shows why it does not poll. `false` when cancelled.
+/// While another daemon leads, the bot shows why it does not poll. `false` when cancelled.
 async fn wait_to_lead(
     leadership: &Leadership,
     registry: &ServiceRegistry,
@@ -363,7 +363,7 @@ async fn wait_to_lead(
 ) -> bool {
     if let Role::Standby(why) = leadership.role() {
         registry.set_state("bot", ServiceState::Disabled(why), None);
-        if !leadership.wait_leader(cancel).await {
+        if !leadership.wait_to_poll(cancel).await {
             return false;
         }
         registry.set_state("bot", ServiceState::Running, None);
@@ -442,7 +442,7 @@ async fn follow_role(
                     resume_unfinished(&store, &scheduler).await;
                 }
             }
-            Role::Standby(why) => {
+            Role::Standby(why) | Role::Unknown(why) => {
                 registry.set_state("scheduler", ServiceState::Disabled(why), None);
             }
         }
@@ -480,7 +480,9 @@ async fn elect(
                 Leadership::start(store.clone(), ttl, shutdown.child_token()).await;
             match leadership.role() {
                 Role::Leader => tracing::info!(holder = %leadership.holder(), "this daemon leads"),
-                Role::Standby(why) => tracing::info!(reason = %why, "this daemon stands by"),
+                Role::Standby(why) | Role::Unknown(why) => {
+                    tracing::info!(reason = %why, "this daemon does not lead for now")
+                }
             }
             (leadership, Some(task))
         }

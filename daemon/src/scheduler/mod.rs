@@ -27,7 +27,7 @@ pub use self::cron::{CronError, CronExpr};
 pub use run::{JobRunner, RunRecorder};
 
 use crate::clock::SharedClock;
-use crate::leader::{Leadership, Role};
+use crate::leader::Leadership;
 use crate::store::{JobState, SharedStore};
 
 /// A job as configured.
@@ -130,10 +130,12 @@ impl Scheduler {
 
     /// Why this daemon must not start runs now: another one leads.
     fn standby(&self) -> Option<String> {
-        match self.inner.leadership.get()?.role() {
-            Role::Leader => None,
-            Role::Standby(why) => Some(why),
-        }
+        self.inner
+            .leadership
+            .get()?
+            .role()
+            .reason()
+            .map(str::to_owned)
     }
 
     /// Wait (at most `drain`) for timers and runs to finish after shutdown was requested.

@@ -385,3 +385,54 @@ fn settings(uri: String, selection_secs: u64, operation_secs: u64) -> MongoSetti
         operation_timeout: Duration::from_secs(operation_secs),
     }
 }
+
+/// Two daemons doing the same write at once: the unique keys make one of them "already
+/// there", never a second document and never an error.
+#[tokio::test]
+async fn concurrent_writers_converge_on_one_document() {
+    let Some(server) = MongoServer::start() else {
+        return;
+    };
+    let store = std::sync::Arc::new(open(&server).await);
+    let now = at(0);
+    let subscribe = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.upsert_subscriber(profile(77, 77, "x"), now).await })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(subscribe)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    let created = outcomes
+        .iter()
+        .filter(|o| **o == supersetd::store::SubscribeOutcome::Created)
+        .count();
+    assert_eq!(created, 1, "{outcomes:?}");
+    let users = raw(&server)
+        .await
+        .collection::<Document>("Users")
+        .count_documents(doc! { "user_id": 77_i64 })
+        .await
+        .unwrap();
+    assert_eq!(users, 1);
+
+    store
+        .save_fetch(vec![notice("c1", 1)], vec![])
+        .await
+        .unwrap();
+    let recipients: Vec<supersetd::store::Recipient> = (0..50)
+        .map(|user_id| supersetd::store::Recipient::Subscriber { user_id })
+        .collect();
+    let plans = (0..4).map(|_| {
+        let (store, recipients) = (store.clone(), recipients.clone());
+        tokio::spawn(async move { store.plan_deliveries("c1", &recipients, now).await })
+    });
+    let added: u64 = futures::future::join_all(plans)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .sum();
+    assert_eq!(added, 50, "each row added once across the planners");
+    assert_eq!(store.deliveries_for_notice("c1").await.unwrap().len(), 50);
+}

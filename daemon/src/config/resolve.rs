@@ -364,15 +364,11 @@ fn delivery_config(raw: raw::RawDelivery) -> Result<DeliveryConfig, ConfigError>
 
 fn scheduler_config(raw: raw::RawScheduler) -> Result<SchedulerConfig, ConfigError> {
     let zone = raw.timezone.unwrap_or_else(|| "Asia/Kolkata".into());
-    let timezone: Tz = zone.parse().map_err(|_| {
-        invalid(
-            "scheduler.timezone",
-            format!("{zone:?} is not an IANA time zone name"),
-        )
-    })?;
-    let jobs = raw.jobs.unwrap_or_else(default_jobs);
+    let timezone = parse_zone("scheduler.timezone", &zone)?;
+    let raw_jobs = raw.jobs.unwrap_or_else(default_jobs);
     let mut seen = std::collections::HashSet::new();
-    for job in &jobs {
+    let mut jobs = Vec::with_capacity(raw_jobs.len());
+    for job in raw_jobs {
         if !KNOWN_JOBS.contains(&job.name.as_str()) {
             return Err(invalid(
                 "scheduler.jobs.name",
@@ -389,9 +385,60 @@ fn scheduler_config(raw: raw::RawScheduler) -> Result<SchedulerConfig, ConfigErr
                 format!("job {:?} is configured twice", job.name),
             ));
         }
-        parse_schedule(&job.name, &job.schedule)?;
+        jobs.push(job_config(job, timezone)?);
     }
-    Ok(SchedulerConfig { timezone, jobs })
+    let keep_runs = raw.history_keep_runs.unwrap_or(1000);
+    if keep_runs == 0 {
+        return Err(invalid(
+            "scheduler.history_keep_runs",
+            "must be at least 1 (the last run of each job is always kept)",
+        ));
+    }
+    Ok(SchedulerConfig {
+        timezone,
+        history_keep_runs: keep_runs,
+        history_keep_days: raw.history_keep_days.unwrap_or(90).max(1),
+        jobs,
+    })
+}
+
+fn parse_zone(key: &str, zone: &str) -> Result<Tz, ConfigError> {
+    zone.parse()
+        .map_err(|_| invalid(key, format!("{zone:?} is not an IANA time zone name")))
+}
+
+/// Resolve one job's settings, each error naming the job and the key.
+fn job_config(raw: raw::RawJob, default_zone: Tz) -> Result<JobConfig, ConfigError> {
+    let key = |k: &str| format!("scheduler.jobs.{}.{k}", raw.name);
+    parse_schedule(&raw.name, &raw.schedule)?;
+    let timezone = match &raw.timezone {
+        Some(z) => parse_zone(&key("timezone"), z)?,
+        None => default_zone,
+    };
+    let misfire = match &raw.misfire {
+        Some(m) => m.parse().map_err(|e: String| invalid(&key("misfire"), e))?,
+        None => MisfirePolicy::default(),
+    };
+    let timeout_secs = raw.timeout_secs.unwrap_or(30 * 60);
+    if timeout_secs == 0 {
+        return Err(invalid(&key("timeout_secs"), "must be at least 1 second"));
+    }
+    let catch_up_limit = raw.catch_up_limit.unwrap_or(24);
+    if !(1..=1000).contains(&catch_up_limit) {
+        return Err(invalid(
+            &key("catch_up_limit"),
+            "must be between 1 and 1000",
+        ));
+    }
+    Ok(JobConfig {
+        name: raw.name,
+        schedule: raw.schedule,
+        timezone,
+        misfire,
+        grace_secs: raw.grace_secs.unwrap_or(300),
+        catch_up_limit,
+        timeout_secs,
+    })
 }
 
 fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {

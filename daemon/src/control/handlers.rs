@@ -207,9 +207,14 @@ impl Control for ControlServer {
         self.handles.jobs.pause_job(&job).await
     }
 
-    async fn resume_job(self, _: Context, job: JobName) -> Result<JobInfo, ControlError> {
+    async fn resume_job(
+        self,
+        _: Context,
+        job: JobName,
+        catch_up: bool,
+    ) -> Result<JobInfo, ControlError> {
         self.operator()?;
-        self.handles.jobs.resume_job(&job).await
+        self.handles.jobs.resume_job(&job, catch_up).await
     }
 
     async fn cancel(self, _: Context, target: CancelTarget) -> Result<RunId, ControlError> {

@@ -235,7 +235,7 @@ async fn every_method_round_trips() {
             .is_paused
     );
     assert!(
-        !c.resume_job(ctx(), JobName::from("update"))
+        !c.resume_job(ctx(), JobName::from("update"), false)
             .await
             .unwrap()
             .unwrap()

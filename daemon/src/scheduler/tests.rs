@@ -53,11 +53,11 @@ fn update() -> JobName {
 }
 
 fn spec(schedule: &str) -> JobSpec {
-    JobSpec {
-        name: update(),
-        expr: CronExpr::parse(schedule).unwrap(),
-        tz: chrono_tz::Asia::Kolkata,
-    }
+    JobSpec::new(
+        update(),
+        CronExpr::parse(schedule).unwrap(),
+        chrono_tz::Asia::Kolkata,
+    )
 }
 
 fn store(dir: &tempfile::TempDir) -> SharedStore {
@@ -163,7 +163,7 @@ async fn pause_survives_a_restart_and_interrupted_runs_are_closed() {
             .unwrap_or_default()
             .contains("stopped during this run")
     );
-    let info = s.resume_job(&update()).await.unwrap();
+    let info = s.resume_job(&update(), false).await.unwrap();
     assert!(!info.is_paused && info.next_run.is_some());
 }
 
@@ -198,7 +198,7 @@ async fn the_timer_fires_on_the_crontab_tick_and_not_while_paused() {
         1,
         "a paused job must not run"
     );
-    s.resume_job(&update()).await.unwrap();
+    s.resume_job(&update(), false).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3600)).await;
     wait_for(|| gate.runs.load(Ordering::SeqCst) == 2).await;
 }

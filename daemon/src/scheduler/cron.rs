@@ -12,7 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::offset::LocalResult;
-use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
@@ -142,14 +142,9 @@ impl CronExpr {
     /// daily `30 2 * * *` runs exactly once on both transition days, as in cron(8).
     pub fn next_after<Z: TimeZone>(&self, after: &DateTime<Z>) -> Option<DateTime<Z>> {
         let tz = after.timezone();
-        // Start early enough to see a wall time a recent fall-back repeated, whose first
-        // occurrence may lie before `after`.
-        let lookback = if offset_changed_recently(after) {
-            Duration::hours(DST_LOOKBACK_HOURS)
-        } else {
-            Duration::zero()
-        };
-        let mut naive = after.naive_local() - lookback;
+        // Walking wall times forward from `after`'s own is enough: the only instants whose
+        // wall time lies behind it are second occurrences of a repeated hour, which never fire.
+        let mut naive = after.naive_local();
         for _ in 0..MAX_CANDIDATES {
             naive = self.next_wall_time(naive)?;
             if let Some(at) = wall_to_instant(&tz, naive).filter(|at| at > after) {
@@ -193,14 +188,9 @@ impl CronExpr {
 }
 
 /// No zone moves its clocks by more than this (Antarctica/Troll: 2 h).
-const DST_LOOKBACK_HOURS: i64 = 3;
-/// Candidates tried before giving up: covers a minutely schedule across a lookback.
+const MAX_GAP_MINUTES: i64 = 3 * 60;
+/// Candidates tried before giving up (a gap maps many wall times onto one instant).
 const MAX_CANDIDATES: usize = 10_000;
-
-fn offset_changed_recently<Z: TimeZone>(at: &DateTime<Z>) -> bool {
-    let earlier = at.clone() - Duration::hours(DST_LOOKBACK_HOURS);
-    earlier.offset().fix() != at.offset().fix()
-}
 
 /// The instant a wall-clock time stands for in `tz` (see [`CronExpr::next_after`]).
 fn wall_to_instant<Z: TimeZone>(tz: &Z, naive: NaiveDateTime) -> Option<DateTime<Z>> {
@@ -210,7 +200,7 @@ fn wall_to_instant<Z: TimeZone>(tz: &Z, naive: NaiveDateTime) -> Option<DateTime
         LocalResult::None => {
             // Inside a gap: walk forward to where the clock resumes.
             let mut probe = naive;
-            for _ in 0..(DST_LOOKBACK_HOURS * 60) {
+            for _ in 0..MAX_GAP_MINUTES {
                 probe += Duration::minutes(1);
                 let probe = probe.with_second(0)?;
                 if let Some(t) = tz.from_local_datetime(&probe).earliest() {

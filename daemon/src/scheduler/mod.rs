@@ -538,4 +538,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod control;
 
 #[cfg(test)]
+mod cron_table;
+#[cfg(test)]
 mod tests;

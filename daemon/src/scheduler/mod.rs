@@ -91,6 +91,8 @@ struct Inner {
     follow_ups: Mutex<HashMap<JobName, chrono::DateTime<Utc>>>,
     /// Bumped whenever a run ends, so waiters re-check without polling.
     run_ended: watch::Sender<u64>,
+    /// Serialises read-modify-writes of stored job state.
+    state_lock: tokio::sync::Mutex<()>,
     /// Wakes the timers when a job is paused or resumed.
     changed: Notify,
     tracker: TaskTracker,
@@ -121,17 +123,20 @@ impl Scheduler {
             paused: Mutex::new(paused),
             follow_ups: Mutex::new(HashMap::new()),
             run_ended: watch::channel(0).0,
+            state_lock: tokio::sync::Mutex::new(()),
             changed: Notify::new(),
             tracker: TaskTracker::new(),
             shutdown,
         });
         let scheduler = Scheduler { inner };
+        // Ticks up to this instant passed while no daemon ran; the timers count from here.
+        let started = scheduler.inner.clock.now();
         for name in scheduler.inner.jobs.keys() {
             let (s, name) = (scheduler.clone(), name.clone());
             scheduler
                 .inner
                 .tracker
-                .spawn(async move { timer::run_timer(s, name).await });
+                .spawn(async move { timer::run_timer(s, name, started).await });
         }
         scheduler
     }
@@ -314,12 +319,13 @@ impl Scheduler {
                 tracing::warn!(outcome = %outcome, error = info.error.as_deref().unwrap_or(""), "run did not succeed")
             }
         }
-        let mut state = self.job_state(&job).await;
-        state.last_run = Some(info.id.0);
-        self.save_state(state).await;
-        self.prune_history(&job).await;
+        // The job is free as soon as its record is final, so a tick that comes right after
+        // is not taken for an overlap.
         lock(&self.inner.active).remove(&job);
         self.inner.run_ended.send_modify(|n| *n += 1);
+        self.update_state(&job, |s| s.last_run = Some(info.id.0))
+            .await;
+        self.prune_history(&job).await;
     }
 
     /// Apply the job's retention to its run history.
@@ -350,21 +356,33 @@ impl Scheduler {
         }
     }
 
-    async fn job_state(&self, job: &JobName) -> JobState {
-        let stored = self.inner.store.get_job_state(&job.0).await.ok().flatten();
-        stored.unwrap_or_else(|| JobState {
+    /// Read-modify-write a job's stored state, one writer at a time: the timer (cursor), run
+    /// ends (last run) and pause/resume each change one field and must not undo each other.
+    /// Nothing is written when the state cannot be read.
+    pub(crate) async fn try_update_state(
+        &self,
+        job: &JobName,
+        change: impl FnOnce(&mut JobState),
+    ) -> Result<(), crate::store::StoreError> {
+        let _one_writer = self.inner.state_lock.lock().await;
+        let now = self.inner.clock.now();
+        let stored = self.inner.store.get_job_state(&job.0).await?;
+        let mut state = stored.unwrap_or_else(|| JobState {
             job: job.0.clone(),
             is_paused: self.is_paused(job),
             last_run: None,
             last_tick: None,
-            updated_at: self.inner.clock.now(),
-        })
+            updated_at: now,
+        });
+        change(&mut state);
+        state.updated_at = now;
+        self.inner.store.save_job_state(&state).await
     }
 
-    async fn save_state(&self, mut state: JobState) {
-        state.updated_at = self.inner.clock.now();
-        if let Err(e) = self.inner.store.save_job_state(&state).await {
-            tracing::warn!(job = %state.job, error = %e, "cannot save job state");
+    /// [`Self::try_update_state`], logging a failure: for bookkeeping that must not fail a run.
+    pub(crate) async fn update_state(&self, job: &JobName, change: impl FnOnce(&mut JobState)) {
+        if let Err(e) = self.try_update_state(job, change).await {
+            tracing::warn!(job = %job, error = %e, "cannot save job state");
         }
     }
 
@@ -397,16 +415,7 @@ impl Scheduler {
 
     async fn set_paused(&self, job: &JobName, paused: bool) -> Result<JobInfo, ControlError> {
         self.spec(job)?;
-        let mut state = self.job_state(job).await;
-        state.is_paused = paused;
-        let saved = self
-            .inner
-            .store
-            .save_job_state(&JobState {
-                updated_at: self.inner.clock.now(),
-                ..state
-            })
-            .await;
+        let saved = self.try_update_state(job, |s| s.is_paused = paused).await;
         saved.map_err(|e| ControlError::Unavailable {
             service: "store".into(),
             reason: e.to_string(),

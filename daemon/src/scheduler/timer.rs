@@ -18,11 +18,10 @@ use super::{JobSpec, Scheduler, lock};
 /// Missed ticks recorded one by one; older ones are summed up in one record.
 const RECORDED_TICKS: usize = 100;
 
-pub(super) async fn run_timer(scheduler: Scheduler, job: JobName) {
+pub(super) async fn run_timer(scheduler: Scheduler, job: JobName, started: DateTime<Utc>) {
     let Some(spec) = scheduler.inner.jobs.get(&job).cloned() else {
         return;
     };
-    let started = scheduler.inner.clock.now();
     let mut cursor = initial_cursor(&scheduler, &job, started).await;
     loop {
         let tick = spec
@@ -127,9 +126,8 @@ async fn handle_due(
 
 /// Persist the cursor before any run starts: a tick is handled once, crash or not.
 async fn save_cursor(s: &Scheduler, job: &JobName, tick: DateTime<Utc>) {
-    let mut state = s.job_state(job).await;
-    state.last_tick = Some(tick);
-    s.save_state(state).await;
+    s.update_state(job, |state| state.last_tick = Some(tick))
+        .await;
 }
 
 async fn fire(s: &Scheduler, job: &JobName, trigger: Trigger) {

@@ -48,7 +48,7 @@ impl JobRunner for Gate {
     }
 }
 
-fn update() -> JobName {
+pub(super) fn update() -> JobName {
     JobName::from("update")
 }
 
@@ -60,7 +60,7 @@ fn spec(schedule: &str) -> JobSpec {
     )
 }
 
-fn store(dir: &tempfile::TempDir) -> SharedStore {
+pub(super) fn store(dir: &tempfile::TempDir) -> SharedStore {
     Arc::new(EmbeddedStore::open(&dir.path().join("s.sqlite3")).unwrap())
 }
 
@@ -204,7 +204,7 @@ async fn the_timer_fires_on_the_crontab_tick_and_not_while_paused() {
 }
 
 /// Let spawned tasks run until `cond` holds (time is paused, so this cannot hang on a timer).
-async fn wait_for(cond: impl Fn() -> bool) {
+pub(super) async fn wait_for(cond: impl Fn() -> bool) {
     for _ in 0..1000 {
         if cond() {
             return;
@@ -270,3 +270,5 @@ async fn a_requested_follow_up_runs_before_the_next_tick() {
     tokio::time::sleep(Duration::from_secs(700)).await;
     wait_for(|| body.runs.load(Ordering::SeqCst) == 3).await;
 }
+
+mod timing;

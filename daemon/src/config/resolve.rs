@@ -522,6 +522,57 @@ mod tests {
     }
 
     #[test]
+    fn jobs_default_to_the_original_schedules_with_run_once() {
+        let cfg = from("", &[]).unwrap();
+        let jobs: Vec<_> = cfg.scheduler.jobs.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(jobs, ["update", "official"]);
+        let update = &cfg.scheduler.jobs[0];
+        assert_eq!(update.schedule, "0 0,8-23 * * *");
+        assert_eq!(update.timezone, chrono_tz::Asia::Kolkata);
+        assert_eq!(update.misfire, MisfirePolicy::RunOnce);
+        assert_eq!((update.grace_secs, update.timeout_secs), (300, 1800));
+        assert_eq!(cfg.scheduler.history_keep_runs, 1000);
+        let shown = cfg.to_masked_toml();
+        assert!(shown.contains("misfire = \"run-once\""), "{shown}");
+    }
+
+    #[test]
+    fn job_settings_are_read_and_checked() {
+        let cfg = from(
+            "[scheduler]\nhistory_keep_runs = 50\n[[scheduler.jobs]]\nname = \"update\"\n\
+             schedule = \"*/15 8-18 * * mon-fri\"\ntimezone = \"Europe/Berlin\"\n\
+             misfire = \"catch-up\"\ncatch_up_limit = 4\ngrace_secs = 60\ntimeout_secs = 600\n",
+            &[],
+        )
+        .unwrap();
+        let job = &cfg.scheduler.jobs[0];
+        assert_eq!(cfg.scheduler.jobs.len(), 1);
+        assert_eq!(job.timezone, chrono_tz::Europe::Berlin);
+        assert_eq!(job.misfire, MisfirePolicy::CatchUp);
+        assert_eq!(
+            (job.catch_up_limit, job.grace_secs, job.timeout_secs),
+            (4, 60, 600)
+        );
+        assert_eq!(cfg.scheduler.history_keep_runs, 50);
+        for (body, key) in [
+            ("misfire = \"sometimes\"", "scheduler.jobs.update.misfire"),
+            (
+                "timezone = \"Mars/Olympus\"",
+                "scheduler.jobs.update.timezone",
+            ),
+            ("timeout_secs = 0", "scheduler.jobs.update.timeout_secs"),
+            ("catch_up_limit = 0", "scheduler.jobs.update.catch_up_limit"),
+            ("retries = 3", "retries"),
+        ] {
+            let text = format!(
+                "[[scheduler.jobs]]\nname = \"update\"\nschedule = \"0 * * * *\"\n{body}\n"
+            );
+            let err = from(&text, &[]).unwrap_err();
+            assert!(err.to_string().contains(key), "{body}: {err}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let err = from(
             "[scheduler]\njobs = [{ name = \"update\", schedule = \"61 * * * *\" }]\n",

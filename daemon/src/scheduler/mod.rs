@@ -91,6 +91,8 @@ struct Inner {
     follow_ups: Mutex<HashMap<JobName, chrono::DateTime<Utc>>>,
     /// Bumped whenever a run ends, so waiters re-check without polling.
     run_ended: watch::Sender<u64>,
+    /// Times a timer woke from a sleep: the scheduler's idle cost, for benchmarks.
+    wakeups: std::sync::atomic::AtomicU64,
     /// Serialises read-modify-writes of stored job state.
     state_lock: tokio::sync::Mutex<()>,
     /// Wakes the timers when a job is paused or resumed.
@@ -124,6 +126,7 @@ impl Scheduler {
             follow_ups: Mutex::new(HashMap::new()),
             run_ended: watch::channel(0).0,
             state_lock: tokio::sync::Mutex::new(()),
+            wakeups: std::sync::atomic::AtomicU64::new(0),
             changed: Notify::new(),
             tracker: TaskTracker::new(),
             shutdown,
@@ -152,6 +155,14 @@ impl Scheduler {
             .and_modify(|t| *t = (*t).min(at))
             .or_insert(at);
         self.inner.changed.notify_waiters();
+    }
+
+    /// How many times the timers woke from a sleep since start. An idle scheduler wakes only
+    /// when a tick is due (or the wall clock was stepped).
+    pub fn timer_wakeups(&self) -> u64 {
+        self.inner
+            .wakeups
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Wait (at most `drain`) for timers and runs to finish after shutdown was requested.
@@ -305,6 +316,10 @@ impl Scheduler {
         let (outcome, error) = {
             let work = self.inner.runner.run(&job, &mut rec, cancel.clone());
             supervise_run(work, timeout, &cancel, &self.inner.shutdown).await
+        };
+        let (outcome, error) = match outcome {
+            Outcome::Succeeded => all_skipped(rec.info()).unwrap_or((outcome, error)),
+            _ => (outcome, error),
         };
         let follow_up = rec.follow_up();
         let info = rec.finish(outcome, error).await;
@@ -504,6 +519,22 @@ fn finished(
         Ok(()) => (Outcome::Succeeded, None),
         Err(reason) => (Outcome::Failed, Some(reason)),
     }
+}
+
+/// A run whose every step was skipped did nothing and says why, rather than "succeeded".
+fn all_skipped(run: &RunInfo) -> Option<(Outcome, Option<String>)> {
+    let skipped = !run.steps.is_empty() && run.steps.iter().all(|s| s.outcome == Outcome::Skipped);
+    skipped.then(|| {
+        let reasons: Vec<String> = run
+            .steps
+            .iter()
+            .map(|s| format!("{}: {}", s.name, s.error.as_deref().unwrap_or("skipped")))
+            .collect();
+        (
+            Outcome::Skipped,
+            Some(format!("nothing to do: {}", reasons.join("; "))),
+        )
+    })
 }
 
 fn cancel_reason(shutdown: &CancellationToken) -> &'static str {

@@ -75,7 +75,9 @@ async fn wait_for(s: &Scheduler, target: Option<DateTime<Utc>>) -> bool {
             _ = s.inner.shutdown.cancelled() => return false,
             _ = &mut changed => return true,
             // Woken at the deadline or by a clock step: look at the time again.
-            _ = sleep => {}
+            _ = sleep => {
+                s.inner.wakeups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
 }

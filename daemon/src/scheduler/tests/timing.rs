@@ -394,3 +394,53 @@ async fn history_is_kept_by_count() {
 async fn wait_for_idle(s: &Scheduler) {
     settle(|| s.active_run(&update()).is_none()).await;
 }
+
+/// A body whose only step is skipped, as `official` is until its source exists.
+struct SkipsEverything;
+
+#[async_trait]
+impl JobRunner for SkipsEverything {
+    async fn run(
+        &self,
+        _job: &JobName,
+        run: &mut RunRecorder,
+        _cancel: CancellationToken,
+    ) -> Result<(), String> {
+        run.begin_step("official").await;
+        run.end_step(
+            Outcome::Skipped,
+            Default::default(),
+            Some("the source is not implemented yet".into()),
+        )
+        .await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_run_that_skipped_every_step_is_recorded_as_skipped_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(&dir);
+    let clock: SharedClock = Arc::new(ManualClock::new(ist(9, 0, 0)));
+    let stop = CancellationToken::new();
+    let s = Scheduler::start(
+        vec![hourly()],
+        st.clone(),
+        clock,
+        Arc::new(SkipsEverything),
+        stop.clone(),
+    )
+    .await;
+    let id = s.run_job(&update(), Trigger::Operator).await.unwrap();
+    let run = s
+        .wait_run(id, Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.outcome, Outcome::Skipped);
+    assert_eq!(
+        run.error.as_deref(),
+        Some("nothing to do: official: the source is not implemented yet")
+    );
+    stop.cancel();
+}

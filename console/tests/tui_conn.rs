@@ -79,6 +79,7 @@ impl Control for FakeDaemon {
                 error: None,
             },
             services: vec![],
+            connections: 1,
         })
     }
     async fn list_jobs(self, _: Context) -> Result<Vec<JobInfo>, ControlError> {
@@ -142,6 +143,43 @@ impl Control for FakeDaemon {
     }
     async fn shutdown(self, _: Context) -> Result<(), ControlError> {
         Ok(())
+    }
+    async fn control_service(
+        self,
+        _: Context,
+        service: ServiceName,
+        action: ServiceAction,
+    ) -> Result<ServiceInfo, ControlError> {
+        self.record(&format!("{action} {service}"));
+        Err(ControlError::NotFound {
+            kind: "service".into(),
+            name: service.to_string(),
+        })
+    }
+    async fn list_notices(
+        self,
+        _: Context,
+        _: NoticeQuery,
+    ) -> Result<Vec<NoticeInfo>, ControlError> {
+        Ok(vec![])
+    }
+    async fn list_deliveries(
+        self,
+        _: Context,
+        _: String,
+    ) -> Result<Vec<DeliveryInfo>, ControlError> {
+        Ok(vec![])
+    }
+    async fn broadcast(self, _: Context, _: String) -> Result<BroadcastReceipt, ControlError> {
+        Err(ControlError::PermissionDenied {
+            reason: "not in this fake".into(),
+        })
+    }
+    async fn mark_all_sent(self, _: Context) -> Result<u64, ControlError> {
+        Ok(0)
+    }
+    async fn list_audit(self, _: Context, _: AuditQuery) -> Result<Vec<AuditEntry>, ControlError> {
+        Ok(vec![])
     }
 }
 

@@ -34,7 +34,12 @@ impl ControlServer {
         result
     }
 
-    async fn record(&self, action: &str, target: Option<String>, error: Option<&ControlError>) {
+    pub(super) async fn record(
+        &self,
+        action: &str,
+        target: Option<String>,
+        error: Option<&ControlError>,
+    ) {
         let record = AuditRecord {
             id: 0,
             at: Utc::now(),

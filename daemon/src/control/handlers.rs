@@ -151,6 +151,9 @@ impl Control for ControlServer {
         let Some(access) = self.access else {
             tracing::warn!(peer = %self.peer.describe(), client = %client.client_name, "control peer refused");
             let err = self.denied();
+            // Not a mutation, but who knocked is what an audit is for.
+            let _ = self.client.set(bounded(&client.client_name, 64));
+            self.record("connect", None, Some(&err)).await;
             self.drop_conn.cancel();
             return Err(err);
         };

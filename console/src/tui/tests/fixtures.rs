@@ -56,6 +56,7 @@ pub fn status() -> Msg {
                 None,
             ),
         ],
+        connections: 2,
     }))
 }
 

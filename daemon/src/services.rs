@@ -144,8 +144,12 @@ impl ServiceRegistry {
             }
         }
         if action != ServiceAction::Stop {
-            self.wait_for(name, |s| s != &ServiceState::Stopped, STOP_TIMEOUT)
-                .await;
+            self.wait_for(
+                name,
+                |s| !matches!(s, ServiceState::Stopped | ServiceState::Starting),
+                STOP_TIMEOUT,
+            )
+            .await;
         }
         self.get(name)
             .ok_or_else(|| ServiceControlError::Unknown(name.to_owned()))

@@ -199,6 +199,7 @@ async fn serve_connection(
     let requests = channel
         .execute(server.serve())
         .for_each_concurrent(None, |call| call);
+    tokio::pin!(requests);
     let refused = async {
         drop_conn.cancelled().await;
         tokio::time::sleep(REFUSAL_FLUSH).await;
@@ -212,8 +213,12 @@ async fn serve_connection(
         }
     };
     tokio::select! {
-        () = requests => tracing::debug!("control connection closed by the client"),
-        () = cancel.cancelled() => {}
+        () = &mut requests => tracing::debug!("control connection closed by the client"),
+        // Replies already on their way (the `shutdown` that caused this, above all) get a
+        // moment to reach their clients; long polls are cut off.
+        () = cancel.cancelled() => {
+            let _ = tokio::time::timeout(REFUSAL_FLUSH, &mut requests).await;
+        }
         () = refused => {}
         () = silent => tracing::debug!("control connection closed: no hello in time"),
     }

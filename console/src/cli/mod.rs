@@ -191,6 +191,27 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Man page sections beyond the commands and options (`supersetctl(1)`).
+pub const MAN_SECTIONS: &[(&str, &str)] = &[
+    (
+        "EXIT STATUS",
+        "0 ok. 1 the operation failed (also: run --wait of a run that did not succeed, status with an unhealthy store). 2 usage error or invalid argument. 3 the daemon is not reachable: no socket, connection refused, or no answer within --timeout (never a hang). 4 no such job, run, service or notice. 5 permission denied (the socket's mode keeps this user out, or the daemon refused the peer's credentials, or a viewer tried to act).",
+    ),
+    (
+        "JSON OUTPUT",
+        "With --json each command prints one JSON document on stdout (one object per line with --follow or --watch); an error prints {\"error\": {\"what\", \"message\", \"hint\", \"exit_code\"}}. Field names are stable. status: pid, version, started_at, uptime_ms, rss_bytes, connections, store {backend, location, healthy, error}, services [{name, state, since, restarts, last_error}]. jobs: [{name, schedule, timezone, is_paused, next_run, last_run, active_run}]. runs and run --wait: {id, job, trigger, started_at, ended_at, duration_ms, outcome, steps [{name, started_at, ended_at, outcome, counts, error}], error}. logs: {entries [{seq, time, level, target, text, run}], next_cursor, dropped}. subscribers: [{user_id, chat_id, username, first_name, last_name, is_active, created_at, updated_at}]. notices: [{id, title, source, author, category, created_at, saved_at, is_sent, sent_at}]. deliveries: [{notice_id, recipient, state, attempts, chunks_sent, message_ids, last_error, not_before, created_at, updated_at}]. broadcast: {notice_id}. mark-sent: {marked}. audit: [{id, at, uid, user, pid, client, action, target, error}]. service: {name, state, since, restarts, last_error}. Times are RFC 3339 in UTC; durations are integer milliseconds (_ms).",
+    ),
+    (
+        "ACCESS",
+        "The daemon's user and root may read and act. Members of [control] operator_group may act; members of [control] viewer_group may only read. Everyone else is refused with exit 5. Every action, allowed or refused, is recorded: supersetctl audit.",
+    ),
+    (
+        "ENVIRONMENT",
+        "SUPERSETD_SOCKET names the control socket; SUPERSETD_CONFIG the daemon's configuration file (read only for [control] socket and state_dir). NO_COLOR (any non-empty value) turns colour off. Otherwise the socket is $XDG_RUNTIME_DIR/supersetd/control.sock, else <state_dir>/control.sock.",
+    ),
+    ("SEE ALSO", "superset-console(1), supersetd(8)"),
+];
+
 /// What every command needs: how to print and how to reach the daemon.
 pub struct Env {
     pub style: Style,

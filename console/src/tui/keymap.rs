@@ -357,6 +357,18 @@ pub static HELP: &[Binding] = &[bind(
 )];
 
 /// The first binding in `tables` (searched in order) that `ev` triggers.
+/// Every table with the scope it applies in, for the man page's KEYS section.
+pub fn man_tables() -> &'static [(&'static str, &'static [Binding])] {
+    static TABLES: &[(&str, &[Binding])] = &[
+        ("Everywhere", GLOBAL),
+        ("Jobs view", JOBS),
+        ("Logs view", LOGS),
+        ("Confirmation", CONFIRM),
+        ("Help", HELP),
+    ];
+    TABLES
+}
+
 pub fn lookup<'a>(tables: &[&'a [Binding]], ev: &KeyEvent, read_only: bool) -> Option<&'a Binding> {
     tables
         .iter()

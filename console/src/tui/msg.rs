@@ -7,7 +7,10 @@
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
-use supersetd_proto::{DaemonStatus, JobInfo, JobName, LogBatch, LogLevel, ServerHello};
+use supersetd_proto::{
+    DaemonStatus, DeliveryInfo, JobInfo, JobName, LogBatch, LogLevel, NoticeInfo, RunInfo,
+    ServerHello, ServiceAction, ServiceName, SubscriberInfo,
+};
 
 use super::keymap::Action;
 
@@ -24,6 +27,9 @@ pub enum Msg {
     Tick(DateTime<Utc>),
     /// Something from the connection task.
     Conn(ConnEvent),
+    /// The `/` prompt was applied: the focused view shows only rows containing this text
+    /// (empty: everything).
+    Filter(String),
 }
 
 /// What the connection task reports.
@@ -40,6 +46,16 @@ pub enum ConnEvent {
     Incompatible(String),
     Status(DaemonStatus),
     Jobs(Vec<JobInfo>),
+    /// Recent runs, newest first.
+    Runs(Vec<RunInfo>),
+    Subscribers(Vec<SubscriberInfo>),
+    /// Recent notices, newest first.
+    Notices(Vec<NoticeInfo>),
+    /// The deliveries of one notice (asked for with [`Command::FetchDeliveries`]).
+    Deliveries {
+        notice_id: String,
+        rows: Vec<DeliveryInfo>,
+    },
     /// A batch of log lines read with `min_level` as the filter.
     Logs {
         min_level: Option<LogLevel>,
@@ -69,6 +85,10 @@ pub enum Command {
     ResumeJob(JobName),
     RunJob(JobName),
     CancelJob(JobName),
+    /// Start, stop or restart one service.
+    Service(ServiceName, ServiceAction),
+    /// Read the deliveries of a notice (the deliveries view's selection).
+    FetchDeliveries(String),
     /// Restart the log tail with a new minimum level (`None`: everything).
     TailLogs {
         min_level: Option<LogLevel>,
@@ -87,8 +107,9 @@ impl Command {
             Command::PauseJob(_)
             | Command::ResumeJob(_)
             | Command::RunJob(_)
-            | Command::CancelJob(_) => true,
-            Command::TailLogs { .. } => false,
+            | Command::CancelJob(_)
+            | Command::Service(..) => true,
+            Command::TailLogs { .. } | Command::FetchDeliveries(_) => false,
             Command::Confirm { command, .. } => command.is_mutating(),
         }
     }

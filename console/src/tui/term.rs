@@ -104,3 +104,22 @@ impl Signals {
         }
     }
 }
+
+/// The environment variable that, in debug builds only, names a key that panics: the pty test
+/// presses it to prove a panic restores the terminal. Release builds do not contain this.
+#[cfg(debug_assertions)]
+pub const TEST_PANIC_ENV: &str = "SUPERSET_CONSOLE_TEST_PANIC_KEY";
+
+/// Panic if `key` is the debug-build test panic key (see [`TEST_PANIC_ENV`]).
+#[cfg(debug_assertions)]
+pub fn test_panic_on(key: &crossterm::event::KeyEvent) {
+    let Some(wanted) = std::env::var(TEST_PANIC_ENV)
+        .ok()
+        .and_then(|v| v.chars().next())
+    else {
+        return;
+    };
+    if key.code == crossterm::event::KeyCode::Char(wanted) {
+        panic!("test panic requested with {TEST_PANIC_ENV}");
+    }
+}

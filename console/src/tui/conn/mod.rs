@@ -27,6 +27,10 @@ pub const CLIENT_NAME: &str = "superset-console";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// Runs, subscribers and notices are read every this many polls.
+const SLOW_POLL_EVERY: u32 = 5;
+/// Rows of each list the console reads.
+const LIST_LIMIT: u32 = 200;
 const BACKOFF_START: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// How long one `tail_logs` call waits for a line; short enough to notice a dead daemon soon.

@@ -6,11 +6,15 @@ use std::time::Duration;
 
 use futures::future::Future;
 use supersetd_proto::connect::context_with_timeout;
-use supersetd_proto::{CancelTarget, ControlClient, ControlError, LogBatch, LogLevel, LogQuery};
+use supersetd_proto::{
+    CancelTarget, ControlClient, ControlError, LogBatch, LogLevel, LogQuery, NoticeQuery, RunQuery,
+    SubscriberQuery,
+};
 use tokio::sync::mpsc;
 
 use super::{
-    End, LOG_BACKLOG, LOG_BATCH_MAX, LOG_RETRY, LOG_WAIT_MS, POLL_INTERVAL, REQUEST_TIMEOUT, emit,
+    End, LIST_LIMIT, LOG_BACKLOG, LOG_BATCH_MAX, LOG_RETRY, LOG_WAIT_MS, POLL_INTERVAL,
+    REQUEST_TIMEOUT, SLOW_POLL_EVERY, emit,
 };
 use crate::tui::msg::{Command, ConnEvent};
 
@@ -52,9 +56,18 @@ impl Session<'_> {
         )
         .await?;
         let mut logs = self.tail(Duration::ZERO);
+        let mut ticks: u32 = 0;
         loop {
             tokio::select! {
-                _ = poll.tick() => self.refresh().await?,
+                _ = poll.tick() => {
+                    self.refresh().await?;
+                    // History, subscribers and notices change slowly; asking every few
+                    // seconds keeps an idle console's load on the daemon small.
+                    if ticks % SLOW_POLL_EVERY == 0 {
+                        self.refresh_slow().await?;
+                    }
+                    ticks = ticks.wrapping_add(1);
+                }
                 command = commands.recv() => {
                     let Some(command) = command else { return Err(End::Closed) };
                     if let Command::TailLogs { min_level } = command {
@@ -62,9 +75,12 @@ impl Session<'_> {
                         self.log_cursor = None;
                         emit(self.events, ConnEvent::LogsReset { min_level }).await?;
                         logs = self.tail(Duration::ZERO);
+                    } else if let Command::FetchDeliveries(notice_id) = command {
+                        self.deliveries(notice_id).await?;
                     } else {
                         self.execute(command).await?;
                         self.refresh().await?;
+                        self.refresh_slow().await?;
                     }
                 }
                 reply = &mut logs => {
@@ -132,6 +148,66 @@ impl Session<'_> {
             tokio::time::sleep(delay).await;
             client.tail_logs(context_with_timeout(timeout), query).await
         })
+    }
+
+    /// Runs, subscribers and notices: the slower-moving lists.
+    async fn refresh_slow(&self) -> Result<(), End> {
+        let ctx = || context_with_timeout(REQUEST_TIMEOUT);
+        let c = &self.client;
+        let (runs, subs, notices) = tokio::join!(
+            c.list_runs(
+                ctx(),
+                RunQuery {
+                    job: None,
+                    limit: LIST_LIMIT
+                }
+            ),
+            c.list_subscribers(ctx(), SubscriberQuery { active_only: false }),
+            c.list_notices(
+                ctx(),
+                NoticeQuery {
+                    unsent_only: false,
+                    limit: LIST_LIMIT
+                }
+            ),
+        );
+        let lost = |e: tarpc::client::RpcError| End::Lost(format!("polling failed: {e}"));
+        self.report("runs", runs.map_err(lost)?, ConnEvent::Runs)
+            .await?;
+        self.report("subscribers", subs.map_err(lost)?, ConnEvent::Subscribers)
+            .await?;
+        self.report("notices", notices.map_err(lost)?, ConnEvent::Notices)
+            .await
+    }
+
+    async fn deliveries(&self, notice_id: String) -> Result<(), End> {
+        let reply = self
+            .client
+            .list_deliveries(context_with_timeout(REQUEST_TIMEOUT), notice_id.clone())
+            .await
+            .map_err(|e| End::Lost(format!("reading deliveries failed: {e}")))?;
+        self.report("deliveries", reply, |rows| ConnEvent::Deliveries {
+            notice_id,
+            rows,
+        })
+        .await
+    }
+
+    /// Emit a reply as `event`, or its error as a failed request named `what`.
+    async fn report<T>(
+        &self,
+        what: &'static str,
+        reply: Result<T, ControlError>,
+        event: impl FnOnce(T) -> ConnEvent,
+    ) -> Result<(), End> {
+        let event = match reply {
+            Ok(value) => event(value),
+            Err(e) => ConnEvent::RequestFailed {
+                what,
+                error: e.to_string(),
+            },
+        };
+        emit(self.events, event).await
     }
 
     async fn refresh(&self) -> Result<(), End> {
@@ -210,8 +286,16 @@ impl Session<'_> {
                     .await
                     .map(|r| r.map(|id| format!("asked run {id} of {job} to stop"))),
             ),
+            Command::Service(name, action) => (
+                format!("{action} {name}"),
+                c.control_service(ctx(), name, action)
+                    .await
+                    .map(|r| r.map(|info| format!("{} is {}", info.name, info.state))),
+            ),
             // Handled by the caller and by `App`; nothing to send.
-            Command::TailLogs { .. } | Command::Confirm { .. } => return Ok(()),
+            Command::TailLogs { .. } | Command::Confirm { .. } | Command::FetchDeliveries(_) => {
+                return Ok(());
+            }
         };
         let event = match result {
             Ok(Ok(text)) => ConnEvent::CommandDone {

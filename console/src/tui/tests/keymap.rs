@@ -56,6 +56,8 @@ fn no_key_is_bound_twice_in_one_scope() {
         &[GLOBAL, OVERVIEW][..],
         &[GLOBAL, JOBS],
         &[GLOBAL, LOGS],
+        &[GLOBAL, LIST],
+        &[PROMPT, ALWAYS],
         &[CONFIRM],
         &[HELP],
     ] {

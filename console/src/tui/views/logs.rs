@@ -22,6 +22,7 @@ use crate::tui::msg::{Command, ConnEvent, Msg};
 use crate::tui::theme::Theme;
 use crate::tui::views::View;
 use crate::tui::widgets::format;
+use crate::tui::widgets::list::matches;
 
 /// Lines kept in memory. Rendering cost grows with what is held (k9s caps at 5000 for the
 /// same reason); an operator who needs more reads the log file.
@@ -40,6 +41,8 @@ pub struct LogsView {
     /// Rows of log text the last resize left room for; the page size for PgUp/PgDn.
     page: usize,
     error: Option<String>,
+    /// `/` search: only lines containing this (case-insensitive) are shown.
+    filter: String,
 }
 
 impl LogsView {
@@ -53,6 +56,7 @@ impl LogsView {
             scroll_back: 0,
             page: 10,
             error: None,
+            filter: String::new(),
         }
     }
 
@@ -169,6 +173,12 @@ impl LogsView {
                 t.dim(),
             ),
         ];
+        if !self.filter.is_empty() {
+            spans.push(Span::styled(
+                format!(" · search \"{}\"", self.filter),
+                t.accent(),
+            ));
+        }
         if self.is_following() {
             spans.push(Span::styled(" · following", t.accent()));
         } else {
@@ -210,6 +220,10 @@ impl View for LogsView {
                 what: "logs",
                 error,
             }) => self.error = Some(error.clone()),
+            Msg::Filter(text) => {
+                self.filter = text.clone();
+                self.scroll_back = 0;
+            }
             Msg::Action(action) => return self.act(*action),
             _ => {}
         }
@@ -227,11 +241,15 @@ impl View for LogsView {
             );
             return;
         }
-        let end = self.entries.len().saturating_sub(self.scroll_back);
-        let start = end.saturating_sub(usize::from(body.height));
-        let lines: Vec<Line> = self
+        let shown: Vec<&LogEntry> = self
             .entries
-            .range(start..end)
+            .iter()
+            .filter(|e| matches(&self.filter, &[&e.text, &e.target]))
+            .collect();
+        let end = shown.len().saturating_sub(self.scroll_back);
+        let start = end.saturating_sub(usize::from(body.height));
+        let lines: Vec<Line> = shown[start..end]
+            .iter()
             .map(|e| self.entry_line(e))
             .collect();
         frame.render_widget(Paragraph::new(lines), body);

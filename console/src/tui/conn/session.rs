@@ -63,7 +63,7 @@ impl Session<'_> {
                     self.refresh().await?;
                     // History, subscribers and notices change slowly; asking every few
                     // seconds keeps an idle console's load on the daemon small.
-                    if ticks % SLOW_POLL_EVERY == 0 {
+                    if ticks.is_multiple_of(SLOW_POLL_EVERY) {
                         self.refresh_slow().await?;
                     }
                     ticks = ticks.wrapping_add(1);

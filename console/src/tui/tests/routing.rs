@@ -377,7 +377,7 @@ fn slash_filters_the_focused_view() {
     feed(&mut app, [key('5')]);
     let mut msgs = vec![key('/')];
     msgs.extend(typed("王"));
-    assert_shows(&screen(&app_after(&mut app, msgs), 80, 24), "/王");
+    assert_shows(&screen(app_after(&mut app, msgs), 80, 24), "/王");
     feed(&mut app, [code(KeyCode::Enter)]);
     let s = screen(&app, 80, 24);
     assert_shows(&s, "王小明");

@@ -35,6 +35,8 @@ pub enum Action {
     RunJob,
     CancelJob,
     CycleLevel,
+    /// Show the selected run's log lines.
+    FollowRun,
     /// Answer "yes" in a confirm popup.
     Confirm,
     /// Close the top popup (and answer "no" to a confirm).
@@ -290,6 +292,59 @@ pub static LIST: &[Binding] = &[
     ),
 ];
 
+/// The runs view: a list, and Enter follows the selected run's logs.
+pub static RUNS: &[Binding] = &[
+    bind(
+        A::Up,
+        &[Key::plain(K::Up), Key::ch('k')],
+        "up",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::Down,
+        &[Key::plain(K::Down), Key::ch('j')],
+        "down",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::PageUp,
+        &[Key::plain(K::PageUp), Key::ctrl('b')],
+        "page up",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::PageDown,
+        &[Key::plain(K::PageDown), Key::ctrl('f')],
+        "page down",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::Top,
+        &[Key::plain(K::Home), Key::ch('g')],
+        "newest",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::Bottom,
+        &[Key::plain(K::End), Key::ch('G')],
+        "oldest",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::FollowRun,
+        &[Key::plain(K::Enter)],
+        "follow its logs",
+        Group::Logs,
+        true,
+    ),
+];
+
 /// The `/` and `:` prompts; any other key is typed into the line.
 pub static PROMPT: &[Binding] = &[
     bind(
@@ -457,7 +512,8 @@ pub fn man_tables() -> &'static [(&'static str, &'static [Binding])] {
         ("Everywhere", GLOBAL),
         ("Jobs view", JOBS),
         ("Logs view", LOGS),
-        ("Runs, subscribers and deliveries views", LIST),
+        ("Runs view", RUNS),
+        ("Subscribers and deliveries views", LIST),
         ("Filter and command prompts", PROMPT),
         ("Confirmation", CONFIRM),
         ("Help", HELP),

@@ -8,9 +8,17 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use supersetd_proto::{
-    DaemonStatus, DeliveryInfo, JobInfo, JobName, LogBatch, LogLevel, NoticeInfo, RunInfo,
+    DaemonStatus, DeliveryInfo, JobInfo, JobName, LogBatch, LogLevel, NoticeInfo, RunId, RunInfo,
     ServerHello, ServiceAction, ServiceName, SubscriberInfo,
 };
+
+/// What the log tail reads: applied by the daemon, so a change restarts the tail.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    pub min_level: Option<LogLevel>,
+    /// Only the lines of this run.
+    pub run: Option<RunId>,
+}
 
 use super::keymap::Action;
 
@@ -30,6 +38,8 @@ pub enum Msg {
     /// The `/` prompt was applied: the focused view shows only rows containing this text
     /// (empty: everything).
     Filter(String),
+    /// Follow one run's lines in the logs view (`None`: every run).
+    FollowRun(Option<RunId>),
 }
 
 /// What the connection task reports.
@@ -56,14 +66,14 @@ pub enum ConnEvent {
         notice_id: String,
         rows: Vec<DeliveryInfo>,
     },
-    /// A batch of log lines read with `min_level` as the filter.
+    /// A batch of log lines read with `filter`.
     Logs {
-        min_level: Option<LogLevel>,
+        filter: LogFilter,
         batch: LogBatch,
     },
     /// The log stream starts over (new connection or new filter): drop what is shown.
     LogsReset {
-        min_level: Option<LogLevel>,
+        filter: LogFilter,
     },
     /// The daemon answered a request with an error that is not a transport failure.
     RequestFailed {
@@ -89,10 +99,13 @@ pub enum Command {
     Service(ServiceName, ServiceAction),
     /// Read the deliveries of a notice (the deliveries view's selection).
     FetchDeliveries(String),
-    /// Restart the log tail with a new minimum level (`None`: everything).
+    /// Restart the log tail with a new filter.
     TailLogs {
-        min_level: Option<LogLevel>,
+        filter: LogFilter,
     },
+    /// Show the logs of one run (`None`: of every run again). `App` turns this into a
+    /// [`Msg::FollowRun`] for the logs view, which restarts the tail.
+    FollowRun(Option<RunId>),
     /// Ask before running `command`; only `y`/`Enter` in the popup lets it through.
     Confirm {
         prompt: String,
@@ -109,7 +122,7 @@ impl Command {
             | Command::RunJob(_)
             | Command::CancelJob(_)
             | Command::Service(..) => true,
-            Command::TailLogs { .. } | Command::FetchDeliveries(_) => false,
+            Command::TailLogs { .. } | Command::FetchDeliveries(_) | Command::FollowRun(_) => false,
             Command::Confirm { command, .. } => command.is_mutating(),
         }
     }

@@ -2,7 +2,7 @@
 //! `:q`. Parsing only; the result goes through the same gate as a key's command, so read-only
 //! and confirmation rules cannot be bypassed by typing.
 
-use supersetd_proto::{JobName, ServiceAction, ServiceName};
+use supersetd_proto::{JobName, RunId, ServiceAction, ServiceName};
 
 use crate::tui::msg::Command;
 
@@ -26,7 +26,7 @@ const VIEWS: &[(&str, &str)] = &[
     ("deliveries", "Deliveries"),
 ];
 
-pub const USAGE: &str = "commands: run|pause|resume|cancel JOB, service start|stop|restart bot|web|scheduler, overview|jobs|runs|logs|subscribers|deliveries, help, quit";
+pub const USAGE: &str = "commands: run|pause|resume|cancel JOB, follow [RUN_ID], service start|stop|restart bot|web|scheduler, overview|jobs|runs|logs|subscribers|deliveries, help, quit";
 
 /// Parse one line (without the `:`). Errors are for the footer.
 pub fn parse(line: &str) -> Result<Parsed, String> {
@@ -50,6 +50,12 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
             }))
         }
         ["service", action, name] => service(action, name),
+        ["follow"] => Ok(Parsed::Command(Command::FollowRun(None))),
+        ["follow", run] => run
+            .trim_start_matches('#')
+            .parse()
+            .map(|id| Parsed::Command(Command::FollowRun(Some(RunId(id)))))
+            .map_err(|_| format!("{run:?} is not a run id")),
         [word] => VIEWS
             .iter()
             .find(|(w, _)| w == word)
@@ -113,6 +119,15 @@ mod tests {
         ));
         assert_eq!(parse("logs"), Ok(Parsed::Focus("Logs")));
         assert_eq!(parse("q"), Ok(Parsed::Quit));
+        assert_eq!(
+            parse("follow #42"),
+            Ok(Parsed::Command(Command::FollowRun(Some(RunId(42)))))
+        );
+        assert_eq!(
+            parse("follow"),
+            Ok(Parsed::Command(Command::FollowRun(None)))
+        );
+        assert!(parse("follow x").is_err());
         assert!(parse("run").unwrap_err().contains("one job name"));
         assert!(
             parse("service stop mail")

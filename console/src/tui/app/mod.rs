@@ -206,6 +206,7 @@ impl App {
                 self.size = Some((width, height));
                 self.broadcast(&Msg::Resize(width, height))
             }
+            Msg::FollowRun(run) => self.broadcast(&Msg::FollowRun(run)),
             Msg::Filter(text) => self.views[self.focus]
                 .update(&Msg::Filter(text))
                 .map(|c| self.run(c))
@@ -375,6 +376,10 @@ impl App {
                     command: *command,
                 });
                 Vec::new()
+            }
+            Command::FollowRun(run) => {
+                self.focus_title("Logs");
+                self.broadcast(&Msg::FollowRun(run))
             }
             other => vec![other],
         }

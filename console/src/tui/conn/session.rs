@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::future::Future;
 use supersetd_proto::connect::context_with_timeout;
 use supersetd_proto::{
-    CancelTarget, ControlClient, ControlError, LogBatch, LogLevel, LogQuery, NoticeQuery, RunQuery,
+    CancelTarget, ControlClient, ControlError, LogBatch, LogQuery, NoticeQuery, RunQuery,
     SubscriberQuery,
 };
 use tokio::sync::mpsc;
@@ -16,7 +16,7 @@ use super::{
     End, LIST_LIMIT, LOG_BACKLOG, LOG_BATCH_MAX, LOG_RETRY, LOG_WAIT_MS, POLL_INTERVAL,
     REQUEST_TIMEOUT, SLOW_POLL_EVERY, emit,
 };
-use crate::tui::msg::{Command, ConnEvent};
+use crate::tui::msg::{Command, ConnEvent, LogFilter};
 
 type LogFuture = Pin<
     Box<
@@ -29,7 +29,7 @@ pub(super) struct Session<'a> {
     pub(super) client: ControlClient,
     pub(super) events: &'a mpsc::Sender<ConnEvent>,
     pub(super) read_only: bool,
-    pub(super) min_level: Option<LogLevel>,
+    pub(super) filter: LogFilter,
     /// `None` until the first batch: then the backlog is read with `tail`.
     pub(super) log_cursor: Option<u64>,
 }
@@ -51,7 +51,7 @@ impl Session<'_> {
         emit(
             self.events,
             ConnEvent::LogsReset {
-                min_level: self.min_level,
+                filter: self.filter,
             },
         )
         .await?;
@@ -70,10 +70,10 @@ impl Session<'_> {
                 }
                 command = commands.recv() => {
                     let Some(command) = command else { return Err(End::Closed) };
-                    if let Command::TailLogs { min_level } = command {
-                        self.min_level = min_level;
+                    if let Command::TailLogs { filter } = command {
+                        self.filter = filter;
                         self.log_cursor = None;
-                        emit(self.events, ConnEvent::LogsReset { min_level }).await?;
+                        emit(self.events, ConnEvent::LogsReset { filter }).await?;
                         logs = self.tail(Duration::ZERO);
                     } else if let Command::FetchDeliveries(notice_id) = command {
                         self.deliveries(notice_id).await?;
@@ -102,7 +102,7 @@ impl Session<'_> {
                 emit(
                     self.events,
                     ConnEvent::Logs {
-                        min_level: self.min_level,
+                        filter: self.filter,
                         batch,
                     },
                 )
@@ -135,7 +135,8 @@ impl Session<'_> {
             } else {
                 0
             },
-            min_level: self.min_level,
+            min_level: self.filter.min_level,
+            run: self.filter.run,
             tail: if self.log_cursor.is_some() {
                 None
             } else {
@@ -293,7 +294,10 @@ impl Session<'_> {
                     .map(|r| r.map(|info| format!("{} is {}", info.name, info.state))),
             ),
             // Handled by the caller and by `App`; nothing to send.
-            Command::TailLogs { .. } | Command::Confirm { .. } | Command::FetchDeliveries(_) => {
+            Command::TailLogs { .. }
+            | Command::Confirm { .. }
+            | Command::FetchDeliveries(_)
+            | Command::FollowRun(_) => {
                 return Ok(());
             }
         };

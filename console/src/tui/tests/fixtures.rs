@@ -11,7 +11,7 @@ use supersetd_proto::{
 };
 
 use super::now;
-use crate::tui::msg::{ConnEvent, Msg};
+use crate::tui::msg::{ConnEvent, LogFilter, Msg};
 
 pub fn hello(access: Access) -> Msg {
     Msg::Conn(ConnEvent::Connected(ServerHello {
@@ -125,7 +125,10 @@ pub fn log_entry(seq: u64, level: LogLevel, text: &str) -> LogEntry {
 pub fn logs(min_level: Option<LogLevel>, entries: Vec<LogEntry>, dropped: u64) -> Msg {
     let next_cursor = entries.last().map(|e| e.seq + 1).unwrap_or(0);
     Msg::Conn(ConnEvent::Logs {
-        min_level,
+        filter: LogFilter {
+            min_level,
+            run: None,
+        },
         batch: LogBatch {
             entries,
             next_cursor,

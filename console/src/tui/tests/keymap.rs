@@ -57,6 +57,7 @@ fn no_key_is_bound_twice_in_one_scope() {
         &[GLOBAL, JOBS],
         &[GLOBAL, LOGS],
         &[GLOBAL, LIST],
+        &[GLOBAL, RUNS],
         &[PROMPT, ALWAYS],
         &[CONFIRM],
         &[HELP],

@@ -7,7 +7,7 @@ use super::fixtures::{everything, hello, log_entry, logs};
 use super::*;
 use crate::tui::app::Popup;
 use crate::tui::keymap::{self, Binding};
-use crate::tui::msg::ConnEvent;
+use crate::tui::msg::{ConnEvent, LogFilter};
 
 fn connected_app() -> App {
     let mut app = app();
@@ -100,7 +100,7 @@ fn help_lists_every_binding() {
         ('1', keymap::OVERVIEW),
         ('2', keymap::JOBS),
         ('3', keymap::LOGS),
-        ('4', keymap::LIST),
+        ('4', keymap::RUNS),
         ('5', keymap::LIST),
         ('6', keymap::LIST),
     ] {
@@ -198,7 +198,10 @@ fn level_filter_restarts_the_tail_and_ignores_stale_batches() {
     assert_eq!(
         commands,
         vec![Command::TailLogs {
-            min_level: Some(LogLevel::Debug)
+            filter: LogFilter {
+                min_level: Some(LogLevel::Debug),
+                run: None,
+            }
         }]
     );
     let s = screen(&app, 80, 24);
@@ -227,7 +230,7 @@ fn level_filter_restarts_the_tail_and_ignores_stale_batches() {
     let levels: Vec<_> = cycle
         .into_iter()
         .map(|c| match c {
-            Command::TailLogs { min_level } => min_level,
+            Command::TailLogs { filter } => filter.min_level,
             other => panic!("unexpected {other:?}"),
         })
         .collect();
@@ -418,4 +421,36 @@ fn moving_in_the_deliveries_view_asks_for_that_notices_ledger() {
 fn app_after(app: &mut App, msgs: Vec<Msg>) -> &App {
     feed(app, msgs);
     app
+}
+
+#[test]
+fn enter_on_a_run_follows_its_logs_and_follow_alone_returns_to_all() {
+    let mut app = connected_app();
+    let commands = feed(&mut app, [key('4'), code(KeyCode::Enter)]);
+    let run9 = LogFilter {
+        min_level: None,
+        run: Some(supersetd_proto::RunId(9)),
+    };
+    assert_eq!(commands, [Command::TailLogs { filter: run9 }]);
+    assert_eq!(app.focused_title(), "Logs");
+    assert_shows(&screen(&app, 100, 24), "run #9 (:follow for all)");
+    // Lines of the old, unfiltered tail that arrive late are not shown as the run's.
+    feed(
+        &mut app,
+        [logs(
+            None,
+            vec![log_entry(30, LogLevel::Info, "other run")],
+            0,
+        )],
+    );
+    assert_hides(&screen(&app, 100, 24), "other run");
+    let mut msgs = vec![key(':')];
+    msgs.extend(typed("follow"));
+    msgs.push(code(KeyCode::Enter));
+    assert_eq!(
+        feed(&mut app, msgs),
+        [Command::TailLogs {
+            filter: LogFilter::default()
+        }]
+    );
 }

@@ -18,7 +18,7 @@ use ratatui::widgets::Paragraph;
 use supersetd_proto::{LogEntry, LogLevel};
 
 use crate::tui::keymap::{self, Action, Binding};
-use crate::tui::msg::{Command, ConnEvent, Msg};
+use crate::tui::msg::{Command, ConnEvent, LogFilter, Msg};
 use crate::tui::theme::Theme;
 use crate::tui::views::View;
 use crate::tui::widgets::format;
@@ -31,7 +31,7 @@ pub const MAX_LINES: usize = 5000;
 pub struct LogsView {
     theme: Theme,
     entries: VecDeque<LogEntry>,
-    min_level: Option<LogLevel>,
+    filter: LogFilter,
     /// Lines counted as dropped by the daemon since the tail (re)started.
     dropped: u64,
     /// Lines evicted here because [`MAX_LINES`] was reached.
@@ -42,7 +42,7 @@ pub struct LogsView {
     page: usize,
     error: Option<String>,
     /// `/` search: only lines containing this (case-insensitive) are shown.
-    filter: String,
+    search: String,
 }
 
 impl LogsView {
@@ -50,13 +50,13 @@ impl LogsView {
         LogsView {
             theme,
             entries: VecDeque::new(),
-            min_level: None,
+            filter: LogFilter::default(),
             dropped: 0,
             evicted: 0,
             scroll_back: 0,
             page: 10,
             error: None,
-            filter: String::new(),
+            search: String::new(),
         }
     }
 
@@ -65,7 +65,7 @@ impl LogsView {
     }
 
     pub fn min_level(&self) -> Option<LogLevel> {
-        self.min_level
+        self.filter.min_level
     }
 
     fn clear(&mut self) {
@@ -123,10 +123,10 @@ impl LogsView {
             Action::Top => self.scroll_back = max,
             Action::Bottom => self.scroll_back = 0,
             Action::CycleLevel => {
-                self.min_level = Self::next_level(self.min_level);
+                self.filter.min_level = Self::next_level(self.filter.min_level);
                 self.clear();
                 return Some(Command::TailLogs {
-                    min_level: self.min_level,
+                    filter: self.filter,
                 });
             }
             _ => {}
@@ -162,10 +162,13 @@ impl LogsView {
 
     fn status_line(&self) -> Line<'static> {
         let t = self.theme;
-        let level = match self.min_level {
+        let mut level = match self.filter.min_level {
             None => "all levels".to_owned(),
             Some(l) => format!("level ≥ {l}"),
         };
+        if let Some(run) = self.filter.run {
+            level.push_str(&format!(" · run #{run} (:follow for all)"));
+        }
         let mut spans = vec![
             Span::styled("Logs", t.title()),
             Span::styled(
@@ -173,9 +176,9 @@ impl LogsView {
                 t.dim(),
             ),
         ];
-        if !self.filter.is_empty() {
+        if !self.search.is_empty() {
             spans.push(Span::styled(
-                format!(" · search \"{}\"", self.filter),
+                format!(" · search \"{}\"", self.search),
                 t.accent(),
             ));
         }
@@ -209,20 +212,25 @@ impl View for LogsView {
     fn update(&mut self, msg: &Msg) -> Option<Command> {
         match msg {
             Msg::Resize(_, height) => self.page = usize::from(height.saturating_sub(6)),
-            Msg::Conn(ConnEvent::Logs { min_level, batch }) if *min_level == self.min_level => {
+            Msg::Conn(ConnEvent::Logs { filter, batch }) if *filter == self.filter => {
                 self.error = None;
                 self.push_batch(&batch.entries, batch.dropped);
             }
-            Msg::Conn(ConnEvent::LogsReset { min_level }) if *min_level == self.min_level => {
-                self.clear()
-            }
+            Msg::Conn(ConnEvent::LogsReset { filter }) if *filter == self.filter => self.clear(),
             Msg::Conn(ConnEvent::RequestFailed {
                 what: "logs",
                 error,
             }) => self.error = Some(error.clone()),
             Msg::Filter(text) => {
-                self.filter = text.clone();
+                self.search = text.clone();
                 self.scroll_back = 0;
+            }
+            Msg::FollowRun(run) if *run != self.filter.run => {
+                self.filter.run = *run;
+                self.clear();
+                return Some(Command::TailLogs {
+                    filter: self.filter,
+                });
             }
             Msg::Action(action) => return self.act(*action),
             _ => {}
@@ -244,7 +252,7 @@ impl View for LogsView {
         let shown: Vec<&LogEntry> = self
             .entries
             .iter()
-            .filter(|e| matches(&self.filter, &[&e.text, &e.target]))
+            .filter(|e| matches(&self.search, &[&e.text, &e.target]))
             .collect();
         let end = shown.len().saturating_sub(self.scroll_back);
         let start = end.saturating_sub(usize::from(body.height));

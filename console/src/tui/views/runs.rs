@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 use supersetd_proto::{Outcome, RunInfo};
 
-use crate::tui::keymap::{self, Binding};
+use crate::tui::keymap::{self, Action, Binding};
 use crate::tui::msg::{Command, ConnEvent, Msg};
 use crate::tui::theme::Theme;
 use crate::tui::views::View;
@@ -138,6 +138,10 @@ impl View for RunsView {
                 self.filter = text.clone();
                 self.cursor = ListCursor::default();
             }
+            Msg::Action(Action::FollowRun) => {
+                let run = self.visible().get(self.cursor.selected).map(|r| r.id)?;
+                return Some(Command::FollowRun(Some(run)));
+            }
             Msg::Action(action) => {
                 let len = self.visible().len();
                 self.cursor.act(*action, len, self.page);
@@ -196,7 +200,7 @@ impl View for RunsView {
     }
 
     fn bindings(&self) -> &'static [Binding] {
-        keymap::LIST
+        keymap::RUNS
     }
 }
 

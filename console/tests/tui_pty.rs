@@ -180,6 +180,15 @@ fn starts_draws_and_quits_on_q() {
     let mut console = Console::start(80, 24);
     console.wait_for_output("first frame", drew_header);
     console.wait_for_output("reconnect attempt", |out| out.contains("(attempt"));
+    let out = console.output();
+    assert!(
+        !out.contains("38;5;"),
+        "only classic 16-colour escapes: {out:?}"
+    );
+    assert!(
+        out.contains("\x1b[33"),
+        "the connecting header is yellow: {out:?}"
+    );
     console.master.write_all(b"q").unwrap();
     console.assert_restored();
 }

@@ -6,6 +6,7 @@
 //! read, and [`term`] guarantees the terminal is restored on every exit path. Views never do
 //! I/O, so every screen can be tested by feeding messages into a `TestBackend`.
 
+pub mod ansi16;
 pub mod app;
 pub mod conn;
 pub mod keymap;
@@ -49,7 +50,7 @@ pub struct ConsoleArgs {
 pub const MAN_SECTIONS: &[(&str, &str)] = &[
     (
         "ENVIRONMENT",
-        "SUPERSETD_SOCKET names the control socket; SUPERSETD_CONFIG the daemon's configuration file, read only for [control] socket and state_dir. NO_COLOR (any non-empty value) turns colour off. COLORTERM=truecolor or a TERM ending in 256color allows more than the 16 ANSI colours.",
+        "SUPERSETD_SOCKET names the control socket; SUPERSETD_CONFIG the daemon's configuration file, read only for [control] socket and state_dir. NO_COLOR (any non-empty value) turns colour off. Only the 16 ANSI colours are used, sent as the classic escape codes, so a 16-colour terminal shows them as well as a 256-colour one.",
     ),
     (
         "TERMINAL",

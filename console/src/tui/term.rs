@@ -16,7 +16,9 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+use super::ansi16::Ansi16;
+
+pub type Term = Terminal<CrosstermBackend<Ansi16<Stdout>>>;
 
 /// Owns the terminal while the TUI runs; dropping it restores the terminal.
 pub struct TerminalGuard {
@@ -36,7 +38,7 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        match Terminal::new(CrosstermBackend::new(out)) {
+        match Terminal::new(CrosstermBackend::new(Ansi16::new(out))) {
             Ok(mut terminal) => {
                 // A failure here only leaves the cursor visible.
                 let _ = terminal.hide_cursor();

@@ -63,6 +63,29 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize)]
 pub struct ControlConfig {
     pub socket: PathBuf,
+    /// Members may read and act over the control socket (socket mode 0660 for this group).
+    pub operator_group: Option<GroupRef>,
+    /// Members may read but not act.
+    pub viewer_group: Option<GroupRef>,
+}
+
+/// A system group named in the configuration, resolved to its id when the configuration is
+/// read, so a typo fails at start instead of locking everyone out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupRef {
+    pub name: String,
+    #[serde(skip)]
+    pub gid: u32,
+}
+
+impl ControlConfig {
+    /// The access rules these groups make.
+    pub fn access_policy(&self) -> crate::control::AccessPolicy {
+        crate::control::AccessPolicy {
+            operator_gid: self.operator_group.as_ref().map(|g| g.gid),
+            viewer_gid: self.viewer_group.as_ref().map(|g| g.gid),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -43,6 +43,8 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawControl {
     pub socket: Option<PathBuf>,
+    pub operator_group: Option<String>,
+    pub viewer_group: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -60,10 +60,31 @@ pub fn resolve(
         llm: llm_config(raw.llm, env)?,
         webpush: webpush_config(raw.webpush, env),
         drain_secs: raw.drain_secs.unwrap_or(20),
-        control: ControlConfig { socket },
+        control: ControlConfig {
+            socket,
+            operator_group: group(raw.control.operator_group, "control.operator_group")?,
+            viewer_group: group(raw.control.viewer_group, "control.viewer_group")?,
+        },
         state_dir,
         source,
     })
+}
+
+fn group(name: Option<String>, key: &str) -> Result<Option<GroupRef>, ConfigError> {
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    match nix::unistd::Group::from_name(&name) {
+        Ok(Some(g)) => Ok(Some(GroupRef {
+            name,
+            gid: g.gid.as_raw(),
+        })),
+        Ok(None) => Err(invalid(
+            key,
+            format!("no such group {name:?}; create it (groupadd) or fix the name"),
+        )),
+        Err(e) => Err(invalid(key, format!("cannot look up group {name:?}: {e}"))),
+    }
 }
 
 fn log_level(

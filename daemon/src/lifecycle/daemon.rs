@@ -116,7 +116,7 @@ async fn serve(
     let tracker = TaskTracker::new();
     let setup = async {
         let parts = build(&cfg, &shutdown).await?;
-        let control_listener = control::bind(&cfg.control.socket)
+        let control_listener = control::bind_with(&cfg.control.socket, cfg.control.access_policy())
             .await
             .context("control socket")?;
         let web_listener = web::bind(cfg.web.listen).await?;

@@ -174,4 +174,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Runs still marked running (the daemon died during them). Called once at start-up.
     async fn running_runs(&self) -> StoreResult<Vec<RunInfo>>;
+
+    /// Append an operator action to the audit log and return its id (increasing). The
+    /// record's own `id` is ignored.
+    async fn append_audit(&self, record: &AuditRecord) -> StoreResult<u64>;
+
+    /// The newest `limit` audit records, newest first.
+    async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditRecord>>;
 }

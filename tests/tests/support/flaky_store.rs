@@ -175,4 +175,10 @@ impl Store for FlakyStore {
     async fn running_runs(&self) -> StoreResult<Vec<RunInfo>> {
         self.inner.running_runs().await
     }
+    async fn append_audit(&self, record: &supersetd::store::AuditRecord) -> StoreResult<u64> {
+        self.inner.append_audit(record).await
+    }
+    async fn list_audit(&self, limit: u32) -> StoreResult<Vec<supersetd::store::AuditRecord>> {
+        self.inner.list_audit(limit).await
+    }
 }

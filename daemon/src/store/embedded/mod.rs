@@ -33,6 +33,7 @@
 //! Every trait method is exactly one transaction ([`EmbeddedStore::write`] or
 //! [`EmbeddedStore::read`]); a closure that fails drops its transaction, which rolls back.
 
+mod audit;
 mod convert;
 mod ledger;
 mod notices;
@@ -52,8 +53,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use supersetd_proto::{JobName, RunId, RunInfo, Trigger};
 
 use super::{
-    Delivery, JobProfile, JobState, Notice, Recipient, Store, StoreDescription, StoreError,
-    StoreResult, SubscribeOutcome, Subscriber, SubscriberProfile,
+    AuditRecord, Delivery, JobProfile, JobState, Notice, Recipient, Store, StoreDescription,
+    StoreError, StoreResult, SubscribeOutcome, Subscriber, SubscriberProfile,
 };
 
 /// The SQLite-backed [`Store`]. Cheap to share behind an `Arc`.
@@ -318,5 +319,14 @@ impl Store for EmbeddedStore {
 
     async fn running_runs(&self) -> StoreResult<Vec<RunInfo>> {
         self.read(|tx| runs::running(tx)).await
+    }
+
+    async fn append_audit(&self, record: &AuditRecord) -> StoreResult<u64> {
+        let record = record.clone();
+        self.write(move |tx| audit::append(tx, &record)).await
+    }
+
+    async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        self.read(move |tx| audit::list(tx, limit)).await
     }
 }

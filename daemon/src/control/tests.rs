@@ -599,7 +599,10 @@ async fn every_mutation_is_audited_with_its_outcome() {
         .await
         .unwrap()
         .unwrap();
-    let missing = c.resume_job(ctx(), JobName::from("nope"), false).await.unwrap();
+    let missing = c
+        .resume_job(ctx(), JobName::from("nope"), false)
+        .await
+        .unwrap();
     assert!(matches!(missing, Err(ControlError::NotFound { .. })));
     c.run_job(ctx(), JobName::from("official"))
         .await

@@ -441,3 +441,149 @@ async fn logs_follow_survives_a_daemon_restart() {
     assert!(next(&mut lines).await.contains("second life"));
     child.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_commands_map_refusals_to_exit_codes() {
+    let d = start().await;
+    let out = ctl(&["--socket", sock(&d), "service", "start", "bot"]).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("disabled (no bot token)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ctl(&["--socket", sock(&d), "service", "restart", "web"]).await;
+    assert_eq!(
+        code(&out),
+        4,
+        "web is not registered here: {}",
+        stderr(&out)
+    );
+    let out = ctl(&["--socket", sock(&d), "service", "stop", "mail"]).await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let out = ctl(&[
+        "--socket",
+        sock(&d),
+        "--json",
+        "service",
+        "stop",
+        "scheduler",
+    ])
+    .await;
+    assert_eq!(code(&out), 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["error"]["exit_code"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcast_notices_deliveries_mark_sent_and_audit() {
+    let d = start().await;
+    let out = ctl(&[
+        "--socket",
+        sock(&d),
+        "--json",
+        "broadcast",
+        "Placement talk at 5 🎤",
+    ])
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let receipt: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let id = receipt["notice_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("broadcast-"), "{id}");
+
+    let out = ctl(&["--socket", sock(&d), "notices", "--unsent", "--json"]).await;
+    let notices: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(notices[0]["id"], id.as_str());
+    assert_eq!(notices[0]["source"], "Broadcast");
+    assert_eq!(notices[0]["is_sent"], false);
+    let out = ctl(&["--socket", sock(&d), "notices"]).await;
+    assert!(
+        stdout(&out).contains("Placement talk at 5 🎤"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = ctl(&["--socket", sock(&d), "deliveries", &id, "--json"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "[]");
+    let out = ctl(&["--socket", sock(&d), "deliveries", "no-such-notice"]).await;
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+
+    let out = ctl(&["--socket", sock(&d), "mark-sent"]).await;
+    assert_eq!(code(&out), 2, "mark-sent needs --all");
+    let out = ctl(&["--socket", sock(&d), "mark-sent", "--all", "--json"]).await;
+    assert_eq!(stdout(&out).trim(), r#"{"marked":1}"#);
+    let out = ctl(&["--socket", sock(&d), "notices", "--unsent", "--json"]).await;
+    assert_eq!(stdout(&out).trim(), "[]");
+
+    let out = ctl(&["--socket", sock(&d), "audit", "--json"]).await;
+    let audit: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["mark_all_sent", "broadcast"]);
+    assert_eq!(audit[1]["client"], "supersetctl");
+    assert_eq!(audit[1]["uid"], nix::unistd::geteuid().as_raw());
+    assert!(audit[1]["error"].is_null());
+    let out = ctl(&["--socket", sock(&d), "audit"]).await;
+    let text = stdout(&out);
+    assert!(
+        text.lines().next().is_some_and(|l| l.starts_with("WHEN")),
+        "{text}"
+    );
+    assert!(
+        text.contains("mark_all_sent") && text.contains("ok"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_jobs_watch_print_one_json_object_per_refresh() {
+    let d = start().await;
+    for what in ["status", "jobs"] {
+        let mut child = command(&[
+            "--socket",
+            sock(&d),
+            what,
+            "--watch",
+            "--interval",
+            "0.2",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        for _ in 0..3 {
+            let line = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+                .await
+                .expect("a refresh within 5 s")
+                .unwrap()
+                .expect("a line");
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            match what {
+                "status" => assert_eq!(value["pid"], std::process::id()),
+                _ => assert_eq!(value[0]["name"], "update"),
+            }
+        }
+        child.kill().await.unwrap();
+    }
+    let out = ctl(&["--socket", sock(&d), "status", "--watch", "--interval", "0"]).await;
+    assert_eq!(code(&out), 2, "an interval under 0.1 s is refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_come_from_the_cli_definition() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = ctl(&["completions", shell]).await;
+        assert_eq!(code(&out), 0, "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        for word in ["mark-sent", "deliveries", "--watch", "scheduler"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    assert_eq!(code(&ctl(&["completions", "tcsh"]).await), 2);
+}

@@ -11,6 +11,7 @@ use futures::StreamExt;
 use interprocess::local_socket::tokio::prelude::*;
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
 use superset_console::tui::conn::{self, ConnHandle};
+use superset_console::tui::msg::LogFilter;
 use superset_console::tui::{Command, ConnEvent};
 use supersetd_proto::*;
 use tarpc::context::Context;
@@ -79,6 +80,7 @@ impl Control for FakeDaemon {
                 error: None,
             },
             services: vec![],
+            connections: 1,
         })
     }
     async fn list_jobs(self, _: Context) -> Result<Vec<JobInfo>, ControlError> {
@@ -96,7 +98,12 @@ impl Control for FakeDaemon {
         self.state.lock().unwrap().paused = true;
         Ok(self.job())
     }
-    async fn resume_job(self, _: Context, job: JobName) -> Result<JobInfo, ControlError> {
+    async fn resume_job(
+        self,
+        _: Context,
+        job: JobName,
+        _catch_up: bool,
+    ) -> Result<JobInfo, ControlError> {
         self.record(&format!("resume {job}"));
         self.state.lock().unwrap().paused = false;
         Ok(self.job())
@@ -142,6 +149,43 @@ impl Control for FakeDaemon {
     }
     async fn shutdown(self, _: Context) -> Result<(), ControlError> {
         Ok(())
+    }
+    async fn control_service(
+        self,
+        _: Context,
+        service: ServiceName,
+        action: ServiceAction,
+    ) -> Result<ServiceInfo, ControlError> {
+        self.record(&format!("{action} {service}"));
+        Err(ControlError::NotFound {
+            kind: "service".into(),
+            name: service.to_string(),
+        })
+    }
+    async fn list_notices(
+        self,
+        _: Context,
+        _: NoticeQuery,
+    ) -> Result<Vec<NoticeInfo>, ControlError> {
+        Ok(vec![])
+    }
+    async fn list_deliveries(
+        self,
+        _: Context,
+        _: String,
+    ) -> Result<Vec<DeliveryInfo>, ControlError> {
+        Ok(vec![])
+    }
+    async fn broadcast(self, _: Context, _: String) -> Result<BroadcastReceipt, ControlError> {
+        Err(ControlError::PermissionDenied {
+            reason: "not in this fake".into(),
+        })
+    }
+    async fn mark_all_sent(self, _: Context) -> Result<u64, ControlError> {
+        Ok(0)
+    }
+    async fn list_audit(self, _: Context, _: AuditQuery) -> Result<Vec<AuditEntry>, ControlError> {
+        Ok(vec![])
     }
 }
 
@@ -254,18 +298,20 @@ async fn connects_polls_tails_and_runs_commands() {
     );
 
     // A new filter restarts the tail from the backlog with that level.
-    let warn = Some(LogLevel::Warn);
-    conn.try_send(Command::TailLogs { min_level: warn })
-        .unwrap();
+    let warn = LogFilter {
+        min_level: Some(LogLevel::Warn),
+        run: None,
+    };
+    conn.try_send(Command::TailLogs { filter: warn }).unwrap();
     wait_for(
         &mut conn,
         "reset",
-        |e| matches!(e, ConnEvent::LogsReset { min_level } if *min_level == warn),
+        |e| matches!(e, ConnEvent::LogsReset { filter } if *filter == warn),
     )
     .await;
     wait_for(&mut conn, "filtered logs", |e| {
-        matches!(e, ConnEvent::Logs { min_level, batch }
-            if *min_level == warn && batch.entries.iter().any(|l| l.text.contains("Some(Warn)")))
+        matches!(e, ConnEvent::Logs { filter, batch }
+            if *filter == warn && batch.entries.iter().any(|l| l.text.contains("Some(Warn)")))
     })
     .await;
     assert_eq!(daemon.calls(), vec!["pause update".to_owned()]);

@@ -1,6 +1,8 @@
 //! `superset-console` in a real pseudo-terminal: it starts, draws, and on `q`, SIGHUP or
-//! SIGTERM exits 0 having left the alternate screen and shown the cursor again. No daemon
-//! runs, so this also shows the reconnecting header. `setsid --ctty` gives the child the pty as
+//! SIGTERM exits 0 having left the alternate screen and shown the cursor again. Without a
+//! daemon this also shows the reconnecting header; against a real control server (in this
+//! process, with a real store) keys pause one job and run another, and a forced panic leaves
+//! the terminal settings (`stty -g`) as they were. `setsid --ctty` gives the child the pty as
 //! its controlling terminal, as an SSH session would.
 
 use std::io::{Read, Write};
@@ -19,6 +21,10 @@ const SHOW_CURSOR: &str = "\x1b[?25h";
 struct Console {
     child: Child,
     master: std::fs::File,
+    /// A copy of the slave side, for `stty -g` after.
+    slave: OwnedFd,
+    /// `stty -g` of the pty before the console started.
+    stty_before: String,
     output: Arc<Mutex<Vec<u8>>>,
     _reader: std::thread::JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -28,6 +34,16 @@ impl Console {
     fn start(cols: u16, rows: u16) -> Console {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("control.sock");
+        Console::start_with(cols, rows, &socket, &[], dir)
+    }
+
+    fn start_with(
+        cols: u16,
+        rows: u16,
+        socket: &std::path::Path,
+        env: &[(&str, &str)],
+        dir: tempfile::TempDir,
+    ) -> Console {
         let size = Winsize {
             ws_row: rows,
             ws_col: cols,
@@ -36,13 +52,16 @@ impl Console {
         };
         let pty = openpty(Some(&size), None).unwrap();
         let slave: OwnedFd = pty.slave;
+        let keep = slave.try_clone().unwrap();
+        let stty_before = stty(&keep);
         let child = Command::new("setsid")
             .arg("--ctty")
             .arg(env!("CARGO_BIN_EXE_superset-console"))
             .arg("--socket")
-            .arg(&socket)
+            .arg(socket)
             .env("TERM", "xterm-256color")
             .env_remove("NO_COLOR")
+            .envs(env.iter().copied())
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave))
@@ -62,6 +81,8 @@ impl Console {
         Console {
             child,
             master,
+            slave: keep,
+            stty_before,
             output,
             _reader: reader,
             _dir: dir,
@@ -120,6 +141,11 @@ impl Console {
             tail.contains(SHOW_CURSOR),
             "cursor not shown again: {tail:?}"
         );
+        assert_eq!(
+            stty(&self.slave),
+            self.stty_before,
+            "stty -g differs after exit"
+        );
     }
 }
 
@@ -128,6 +154,21 @@ impl Drop for Console {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The terminal's settings as `stty -g` prints them, read through the pty's slave side.
+fn stty(slave: &OwnedFd) -> String {
+    let out = Command::new("stty")
+        .arg("-g")
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stty: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn drew_header(out: &str) -> bool {
@@ -139,6 +180,15 @@ fn starts_draws_and_quits_on_q() {
     let mut console = Console::start(80, 24);
     console.wait_for_output("first frame", drew_header);
     console.wait_for_output("reconnect attempt", |out| out.contains("(attempt"));
+    let out = console.output();
+    assert!(
+        !out.contains("38;5;"),
+        "only classic 16-colour escapes: {out:?}"
+    );
+    assert!(
+        out.contains("\x1b[33"),
+        "the connecting header is yellow: {out:?}"
+    );
     console.master.write_all(b"q").unwrap();
     console.assert_restored();
 }
@@ -161,4 +211,95 @@ fn a_tiny_terminal_gets_a_notice_not_a_panic() {
     });
     console.master.write_all(b"?q").unwrap();
     console.assert_restored();
+}
+
+mod with_a_daemon {
+    use std::sync::Arc;
+
+    use chrono::Utc;
+    use supersetd::control::testkit::RecordingJobs;
+    use supersetd::control::{Handles, JobControl, bind, serve};
+    use supersetd::logs::LogRing;
+    use supersetd::services::ServiceRegistry;
+    use supersetd::store::embedded::EmbeddedStore;
+    use supersetd_proto::{JobName, ServiceState};
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+
+    #[test]
+    fn keys_pause_one_job_and_run_another_and_a_panic_restores_the_terminal() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("run").join("control.sock");
+        let jobs = Arc::new(RecordingJobs::default());
+        let services = ServiceRegistry::new();
+        services.set_state("scheduler", ServiceState::Running, None);
+        let handles = Handles {
+            jobs: jobs.clone(),
+            services,
+            logs: LogRing::new(100),
+            store: Arc::new(EmbeddedStore::open(&dir.path().join("state.db")).unwrap()),
+            shutdown: CancellationToken::new(),
+            started_at: Utc::now(),
+        };
+        let cancel = CancellationToken::new();
+        let listener = rt.block_on(bind(&socket)).unwrap();
+        rt.spawn(serve(listener, handles, cancel.clone()));
+
+        let env = [("SUPERSET_CONSOLE_TEST_PANIC_KEY", "!")];
+        let mut console = Console::start_with(100, 30, &socket, &env, dir);
+        // The frames are cell diffs, so look for a run of text drawn in one piece.
+        console.wait_for_output("connected header", |o| {
+            o.contains(" · supersetd 0.1.0 · pid")
+        });
+        let called = |what: &str| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if jobs.calls().iter().any(|c| c == what) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            panic!("the daemon never got {what}: {:?}", jobs.calls());
+        };
+        // Jobs view, first job (update): pause. Down to official: run now.
+        console.master.write_all(b"2").unwrap();
+        console.wait_for_output("jobs view", |o| o.contains("Schedule"));
+        console.master.write_all(b"p").unwrap();
+        called("pause_job update");
+        console.master.write_all(b"jx").unwrap();
+        called("run_job official");
+        let calls = jobs.calls();
+        assert!(calls.contains(&"pause_job update".to_owned()), "{calls:?}");
+        assert!(calls.contains(&"run_job official".to_owned()), "{calls:?}");
+        let listed = rt.block_on(jobs.list_jobs()).unwrap();
+        let update = listed
+            .iter()
+            .find(|j| j.name == JobName::from("update"))
+            .unwrap();
+        assert!(update.is_paused, "the daemon's state changed");
+
+        console.master.write_all(b"!").unwrap();
+        let status = console.wait_exit();
+        assert!(
+            !status.success(),
+            "the forced panic must fail the process: {status}"
+        );
+        let out = console.output();
+        assert!(
+            out.contains("test panic requested"),
+            "panic message shown: {out:?}"
+        );
+        let tail = &out[out
+            .rfind(LEAVE_ALT_SCREEN)
+            .expect("left the alternate screen")..];
+        assert!(tail.contains(SHOW_CURSOR));
+        assert_eq!(
+            stty(&console.slave),
+            console.stty_before,
+            "stty -g differs after the panic"
+        );
+        cancel.cancel();
+    }
 }

@@ -57,6 +57,8 @@ impl Role {
 pub struct Leadership {
     role: watch::Receiver<Role>,
     holder: Arc<str>,
+    /// False for [`Leadership::always`]: no other daemon shares the store.
+    shared: bool,
 }
 
 impl Leadership {
@@ -66,6 +68,7 @@ impl Leadership {
         Leadership {
             role,
             holder: Arc::from(holder_name()),
+            shared: false,
         }
     }
 
@@ -89,7 +92,17 @@ impl Leadership {
         let task = async move {
             lease.keep(&tx, shutdown).await;
         };
-        (Leadership { role, holder }, Box::pin(task))
+        let leadership = Leadership {
+            role,
+            holder,
+            shared: true,
+        };
+        (leadership, Box::pin(task))
+    }
+
+    /// Whether other daemons may share the store and lead instead of this one.
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     pub fn role(&self) -> Role {

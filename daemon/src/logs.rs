@@ -231,6 +231,7 @@ struct Filter {
     min_level: Option<LogLevel>,
     grep: Option<String>,
     run: Option<RunId>,
+    target: Option<String>,
 }
 
 impl Filter {
@@ -244,6 +245,7 @@ impl Filter {
             min_level: q.min_level,
             grep,
             run: q.run,
+            target: q.target.clone().filter(|t| !t.is_empty()),
         }
     }
 
@@ -251,10 +253,22 @@ impl Filter {
         self.min_level.is_none_or(|min| e.level >= min)
             && self.run.is_none_or(|run| e.run == Some(run))
             && self
+                .target
+                .as_deref()
+                .is_none_or(|t| under_target(&e.target, t))
+            && self
                 .grep
                 .as_deref()
                 .is_none_or(|g| e.text.to_lowercase().contains(g) || e.target.contains(g))
     }
+}
+
+/// `target` is `prefix` or a module below it: `supersetd::scheduler` takes
+/// `supersetd::scheduler::timer` but not `supersetd::schedulerx`.
+fn under_target(target: &str, prefix: &str) -> bool {
+    target
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
 }
 
 struct RingLayer {

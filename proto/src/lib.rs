@@ -15,16 +15,22 @@
 //! which side to upgrade.
 
 pub mod connect;
+pub mod ops;
 pub mod socket;
 pub mod types;
 
 pub use connect::{ConnectError, Connection, connect};
+pub use ops::*;
 pub use socket::{SocketPathError, default_state_dir, resolve_socket_path};
 pub use types::*;
 
 /// The version of the wire protocol. Bump on any change to a type in [`types`] or to the
 /// [`Control`] trait.
-pub const PROTO_VERSION: u32 = 1;
+///
+/// - 1: status, jobs, runs, logs, subscribers, shutdown.
+/// - 2: services, notices, deliveries, broadcast, mark-sent, audit; `LogQuery::target`,
+///   `DaemonStatus::connections`; `resume_job(job, catch_up)`.
+pub const PROTO_VERSION: u32 = 2;
 
 /// The largest frame either side accepts. Log batches are the biggest replies; 16 MiB leaves
 /// room for a full ring of long lines while stopping a corrupt length prefix from making the
@@ -51,8 +57,9 @@ pub trait Control {
     async fn wait_run(run: RunId, wait_ms: u64) -> Result<Option<RunInfo>, ControlError>;
     /// Stop scheduling `job`. A run in progress is not touched.
     async fn pause_job(job: JobName) -> Result<JobInfo, ControlError>;
-    /// Schedule `job` again from its next tick.
-    async fn resume_job(job: JobName) -> Result<JobInfo, ControlError>;
+    /// Schedule `job` again from its next tick. Ticks skipped while it was paused are not
+    /// made up for, unless `catch_up`: then it also runs once now if any were skipped.
+    async fn resume_job(job: JobName, catch_up: bool) -> Result<JobInfo, ControlError>;
     /// Ask a running run (by id, or the active run of a job) to stop. Cooperative: the run ends
     /// at its next checkpoint and is recorded as cancelled.
     async fn cancel(target: CancelTarget) -> Result<RunId, ControlError>;
@@ -64,4 +71,21 @@ pub trait Control {
     async fn list_subscribers(query: SubscriberQuery) -> Result<Vec<SubscriberInfo>, ControlError>;
     /// Stop the daemon gracefully (the same drain as SIGTERM).
     async fn shutdown() -> Result<(), ControlError>;
+    /// Start, stop or restart one service without touching the others. Returns its state
+    /// after the action.
+    async fn control_service(
+        service: ServiceName,
+        action: ServiceAction,
+    ) -> Result<ServiceInfo, ControlError>;
+    /// Stored notices, newest first.
+    async fn list_notices(query: NoticeQuery) -> Result<Vec<NoticeInfo>, ControlError>;
+    /// Every delivery of one notice.
+    async fn list_deliveries(notice_id: String) -> Result<Vec<DeliveryInfo>, ControlError>;
+    /// Store `text` as a notice for every active subscriber and start delivering it.
+    async fn broadcast(text: String) -> Result<BroadcastReceipt, ControlError>;
+    /// Record every stored notice as delivered without sending it (bootstrapping a fresh
+    /// install). Returns how many were marked.
+    async fn mark_all_sent() -> Result<u64, ControlError>;
+    /// Operator actions, newest first.
+    async fn list_audit(query: AuditQuery) -> Result<Vec<AuditEntry>, ControlError>;
 }

@@ -149,6 +149,8 @@ pub struct DaemonStatus {
     pub rss_bytes: u64,
     pub store: StoreStatus,
     pub services: Vec<ServiceInfo>,
+    /// Control connections open now, this one included.
+    pub connections: u32,
 }
 
 /// Why a run started.
@@ -314,6 +316,8 @@ pub struct LogQuery {
     /// Case-insensitive substring of the message or fields.
     pub grep: Option<String>,
     pub run: Option<RunId>,
+    /// Only lines whose target is this module path or below it (`supersetd::scheduler`).
+    pub target: Option<String>,
     /// Start from the last `tail` lines instead of `cursor` (for `logs --lines N`).
     pub tail: Option<u32>,
 }

@@ -63,6 +63,14 @@ impl CliError {
     pub fn client(what: impl Into<String>, err: ClientError) -> Self {
         let what = what.into();
         match err {
+            // The socket's mode (or its directory's) kept us out: a permission problem, not a
+            // missing daemon.
+            ClientError::Connect(ConnectError::Unreachable { path, source })
+                if source.kind() == io::ErrorKind::PermissionDenied =>
+            {
+                CliError::new(Exit::PermissionDenied, what, format!("cannot open supersetd's socket {}: {source}", path.display()))
+                    .hint("run as the daemon's user or root, or ask for membership of its [control] operator_group or viewer_group")
+            }
             ClientError::Connect(ConnectError::Unreachable { path, source }) => {
                 CliError::new(Exit::Unreachable, what, format!("cannot reach supersetd at {}: {source}", path.display()))
                     .hint("start it with \"supersetd start\"; if it runs with another configuration, pass its --config or --socket")

@@ -16,11 +16,7 @@ const WAIT_SLICE: Duration = Duration::from_secs(5);
 
 pub async fn list(env: &Env) -> Result<Exit, CliError> {
     let client = env.connect().await?;
-    let jobs = client
-        .call(
-            Duration::ZERO,
-            |c, ctx| async move { c.list_jobs(ctx).await },
-        )
+    let jobs = fetch(&client)
         .await
         .map_err(|e| CliError::client("jobs", e))?;
     let mut out = std::io::stdout().lock();
@@ -28,6 +24,20 @@ pub async fn list(env: &Env) -> Result<Exit, CliError> {
         output::json(&mut out, &jobs)?;
         return Ok(Exit::Ok);
     }
+    render(&mut out, &jobs, &env.style)?;
+    Ok(Exit::Ok)
+}
+
+pub async fn fetch(client: &Client) -> Result<Vec<JobInfo>, crate::client::ClientError> {
+    client
+        .call(
+            Duration::ZERO,
+            |c, ctx| async move { c.list_jobs(ctx).await },
+        )
+        .await
+}
+
+pub fn render(out: &mut impl Write, jobs: &[JobInfo], style: &Style) -> std::io::Result<()> {
     let now = Utc::now();
     let rows: Vec<Vec<String>> = jobs
         .iter()
@@ -40,7 +50,7 @@ pub async fn list(env: &Env) -> Result<Exit, CliError> {
             };
             let last = match (&j.active_run, &j.last_run) {
                 (Some(id), _) => format!("#{id} running"),
-                (None, Some(r)) => last_run(r, now, &env.style),
+                (None, Some(r)) => last_run(r, now, style),
                 (None, None) => "-".to_owned(),
             };
             vec![
@@ -54,11 +64,10 @@ pub async fn list(env: &Env) -> Result<Exit, CliError> {
         })
         .collect();
     output::table(
-        &mut out,
+        out,
         &["JOB", "SCHEDULE", "ZONE", "PAUSED", "NEXT RUN", "LAST RUN"],
         &rows,
-    )?;
-    Ok(Exit::Ok)
+    )
 }
 
 fn yes_no(b: bool) -> String {
@@ -169,7 +178,8 @@ fn summary(out: &mut impl Write, run: &RunInfo, style: &Style) -> std::io::Resul
     Ok(())
 }
 
-pub async fn pause(env: &Env, job: String, pause: bool) -> Result<Exit, CliError> {
+/// `pause JOB` (`pause`), or `resume JOB [--catch-up]`.
+pub async fn pause(env: &Env, job: String, pause: bool, catch_up: bool) -> Result<Exit, CliError> {
     let client = env.connect().await?;
     let verb = if pause { "pause" } else { "resume" };
     let what = format!("cannot {verb} {job}");
@@ -179,7 +189,7 @@ pub async fn pause(env: &Env, job: String, pause: bool) -> Result<Exit, CliError
             if pause {
                 c.pause_job(ctx, name).await
             } else {
-                c.resume_job(ctx, name).await
+                c.resume_job(ctx, name, catch_up).await
             }
         })
         .await

@@ -38,6 +38,9 @@ pub struct LogsArgs {
     /// Only lines logged by run RUN_ID.
     #[arg(long, value_name = "RUN_ID")]
     pub run: Option<u64>,
+    /// Only lines from this module or below it (e.g. supersetd::scheduler).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
     /// Start with the last N matching lines (default 100, or 10 with --follow).
     #[arg(long, short = 'n', value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub lines: Option<u32>,
@@ -52,6 +55,7 @@ impl LogsArgs {
             min_level: self.level,
             grep: self.grep.clone(),
             run: self.run.map(RunId),
+            target: self.target.clone(),
             tail: Some(self.lines.unwrap_or(if self.follow { 10 } else { 100 })),
         }
     }

@@ -152,6 +152,15 @@ pub fn duration_ms(ms: u64) -> String {
 
 pub use crate::units::bytes;
 
+/// At most `max` characters of the first line of `s`, with `…` when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or("");
+    match line.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
 /// `-` for a missing value.
 pub fn or_dash(s: Option<impl ToString>) -> String {
     s.map_or_else(|| "-".to_owned(), |s| s.to_string())

@@ -8,13 +8,11 @@ use supersetd_proto::DaemonStatus;
 use super::Env;
 use super::exit::{CliError, Exit};
 use super::output::{self, Style};
+use crate::client::{Client, ClientError};
 
 pub async fn status(env: &Env) -> Result<Exit, CliError> {
     let client = env.connect().await?;
-    let status = client
-        .call(Default::default(), |c, ctx| async move {
-            c.get_status(ctx).await
-        })
+    let status = fetch(&client)
         .await
         .map_err(|e| CliError::client("status", e))?;
     let mut out = std::io::stdout().lock();
@@ -30,15 +28,24 @@ pub async fn status(env: &Env) -> Result<Exit, CliError> {
     })
 }
 
-fn render(out: &mut impl Write, s: &DaemonStatus, _style: &Style) -> std::io::Result<()> {
+pub async fn fetch(client: &Client) -> Result<DaemonStatus, ClientError> {
+    client
+        .call(Default::default(), |c, ctx| async move {
+            c.get_status(ctx).await
+        })
+        .await
+}
+
+pub fn render(out: &mut impl Write, s: &DaemonStatus, _style: &Style) -> std::io::Result<()> {
     let now = Utc::now();
     writeln!(
         out,
-        "supersetd {}  pid {}  up {}  rss {}",
+        "supersetd {}  pid {}  up {}  rss {}  connections {}",
         s.version,
         s.pid,
         output::duration_ms(s.uptime_ms),
-        output::bytes(s.rss_bytes)
+        output::bytes(s.rss_bytes),
+        s.connections
     )?;
     writeln!(out, "started {}", output::time(s.started_at, now))?;
     let health = match (&s.store.healthy, &s.store.error) {

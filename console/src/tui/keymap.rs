@@ -17,6 +17,13 @@ pub enum Action {
     ShowOverview,
     ShowJobs,
     ShowLogs,
+    ShowRuns,
+    ShowSubscribers,
+    ShowDeliveries,
+    /// Open the `/` filter prompt for the focused view.
+    Filter,
+    /// Open the `:` command line.
+    CommandLine,
     Up,
     Down,
     PageUp,
@@ -28,6 +35,8 @@ pub enum Action {
     RunJob,
     CancelJob,
     CycleLevel,
+    /// Show the selected run's log lines.
+    FollowRun,
     /// Answer "yes" in a confirm popup.
     Confirm,
     /// Close the top popup (and answer "no" to a confirm).
@@ -212,6 +221,146 @@ pub static GLOBAL: &[Binding] = &[
     ),
     bind(A::ShowJobs, &[Key::ch('2')], "jobs", Group::General, false),
     bind(A::ShowLogs, &[Key::ch('3')], "logs", Group::General, false),
+    bind(A::ShowRuns, &[Key::ch('4')], "runs", Group::General, false),
+    bind(
+        A::ShowSubscribers,
+        &[Key::ch('5')],
+        "subscribers",
+        Group::General,
+        false,
+    ),
+    bind(
+        A::ShowDeliveries,
+        &[Key::ch('6')],
+        "deliveries",
+        Group::General,
+        false,
+    ),
+    bind(A::Filter, &[Key::ch('/')], "filter", Group::General, false),
+    bind(
+        A::CommandLine,
+        &[Key::ch(':')],
+        "command (:run JOB)",
+        Group::General,
+        false,
+    ),
+];
+
+/// Moving through a list (runs, subscribers, notices).
+pub static LIST: &[Binding] = &[
+    bind(
+        A::Up,
+        &[Key::plain(K::Up), Key::ch('k')],
+        "up",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::Down,
+        &[Key::plain(K::Down), Key::ch('j')],
+        "down",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::PageUp,
+        &[Key::plain(K::PageUp), Key::ctrl('b')],
+        "page up",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::PageDown,
+        &[Key::plain(K::PageDown), Key::ctrl('f')],
+        "page down",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::Top,
+        &[Key::plain(K::Home), Key::ch('g')],
+        "first",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::Bottom,
+        &[Key::plain(K::End), Key::ch('G')],
+        "last",
+        Group::Navigation,
+        false,
+    ),
+];
+
+/// The runs view: a list, and Enter follows the selected run's logs.
+pub static RUNS: &[Binding] = &[
+    bind(
+        A::Up,
+        &[Key::plain(K::Up), Key::ch('k')],
+        "up",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::Down,
+        &[Key::plain(K::Down), Key::ch('j')],
+        "down",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::PageUp,
+        &[Key::plain(K::PageUp), Key::ctrl('b')],
+        "page up",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::PageDown,
+        &[Key::plain(K::PageDown), Key::ctrl('f')],
+        "page down",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::Top,
+        &[Key::plain(K::Home), Key::ch('g')],
+        "newest",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::Bottom,
+        &[Key::plain(K::End), Key::ch('G')],
+        "oldest",
+        Group::Navigation,
+        false,
+    ),
+    bind(
+        A::FollowRun,
+        &[Key::plain(K::Enter)],
+        "follow its logs",
+        Group::Logs,
+        true,
+    ),
+];
+
+/// The `/` and `:` prompts; any other key is typed into the line.
+pub static PROMPT: &[Binding] = &[
+    bind(
+        A::Confirm,
+        &[Key::plain(K::Enter)],
+        "apply",
+        Group::Popup,
+        true,
+    ),
+    bind(
+        A::Dismiss,
+        &[Key::plain(K::Esc)],
+        "cancel",
+        Group::Popup,
+        true,
+    ),
 ];
 
 pub static OVERVIEW: &[Binding] = &[];
@@ -357,6 +506,21 @@ pub static HELP: &[Binding] = &[bind(
 )];
 
 /// The first binding in `tables` (searched in order) that `ev` triggers.
+/// Every table with the scope it applies in, for the man page's KEYS section.
+pub fn man_tables() -> &'static [(&'static str, &'static [Binding])] {
+    static TABLES: &[(&str, &[Binding])] = &[
+        ("Everywhere", GLOBAL),
+        ("Jobs view", JOBS),
+        ("Logs view", LOGS),
+        ("Runs view", RUNS),
+        ("Subscribers and deliveries views", LIST),
+        ("Filter and command prompts", PROMPT),
+        ("Confirmation", CONFIRM),
+        ("Help", HELP),
+    ];
+    TABLES
+}
+
 pub fn lookup<'a>(tables: &[&'a [Binding]], ev: &KeyEvent, read_only: bool) -> Option<&'a Binding> {
     tables
         .iter()

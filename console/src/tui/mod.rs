@@ -6,6 +6,7 @@
 //! read, and [`term`] guarantees the terminal is restored on every exit path. Views never do
 //! I/O, so every screen can be tested by feeding messages into a `TestBackend`.
 
+pub mod ansi16;
 pub mod app;
 pub mod conn;
 pub mod keymap;
@@ -24,7 +25,43 @@ use std::path::PathBuf;
 pub use app::{App, AppOptions};
 pub use msg::{Command, ConnEvent, Msg};
 
-/// How `superset-console` was invoked.
+/// The command line of `superset-console`. Here, not in the binary, so the man page is
+/// generated from the same definition.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "superset-console",
+    version,
+    about = "Watch and steer a running supersetd from the terminal"
+)]
+pub struct ConsoleArgs {
+    /// The daemon's control socket (default: $SUPERSETD_SOCKET, else from the configuration).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// The configuration file, read only to find the socket (default: $SUPERSETD_CONFIG).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only watch: hide and refuse every action that changes the daemon. Also the mode when
+    /// the daemon grants only viewer rights.
+    #[arg(long)]
+    pub read_only: bool,
+}
+
+/// Man page sections beyond the options (`superset-console(1)`); KEYS comes from the keymap.
+pub const MAN_SECTIONS: &[(&str, &str)] = &[
+    (
+        "ENVIRONMENT",
+        "SUPERSETD_SOCKET names the control socket; SUPERSETD_CONFIG the daemon's configuration file, read only for [control] socket and state_dir. NO_COLOR (any non-empty value) turns colour off. Only the 16 ANSI colours are used, sent as the classic escape codes, so a 16-colour terminal shows them as well as a 256-colour one.",
+    ),
+    (
+        "TERMINAL",
+        "The console redraws only when something changed, so an idle console sends almost nothing over SSH. Below 40x10 it shows a notice instead of the views. The terminal is restored on quit, on an error, on a panic and on SIGHUP and SIGTERM. When the daemon goes away the header says reconnecting and the console reconnects by itself.",
+    ),
+    (
+        "EXIT STATUS",
+        "0 on quit or a signal; 1 on an error; 2 when the socket cannot be worked out.",
+    ),
+    ("SEE ALSO", "supersetctl(1), supersetd(8)"),
+];
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// `--socket`.

@@ -7,7 +7,18 @@
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
-use supersetd_proto::{DaemonStatus, JobInfo, JobName, LogBatch, LogLevel, ServerHello};
+use supersetd_proto::{
+    DaemonStatus, DeliveryInfo, JobInfo, JobName, LogBatch, LogLevel, NoticeInfo, RunId, RunInfo,
+    ServerHello, ServiceAction, ServiceName, SubscriberInfo,
+};
+
+/// What the log tail reads: applied by the daemon, so a change restarts the tail.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    pub min_level: Option<LogLevel>,
+    /// Only the lines of this run.
+    pub run: Option<RunId>,
+}
 
 use super::keymap::Action;
 
@@ -24,6 +35,11 @@ pub enum Msg {
     Tick(DateTime<Utc>),
     /// Something from the connection task.
     Conn(ConnEvent),
+    /// The `/` prompt was applied: the focused view shows only rows containing this text
+    /// (empty: everything).
+    Filter(String),
+    /// Follow one run's lines in the logs view (`None`: every run).
+    FollowRun(Option<RunId>),
 }
 
 /// What the connection task reports.
@@ -40,14 +56,24 @@ pub enum ConnEvent {
     Incompatible(String),
     Status(DaemonStatus),
     Jobs(Vec<JobInfo>),
-    /// A batch of log lines read with `min_level` as the filter.
+    /// Recent runs, newest first.
+    Runs(Vec<RunInfo>),
+    Subscribers(Vec<SubscriberInfo>),
+    /// Recent notices, newest first.
+    Notices(Vec<NoticeInfo>),
+    /// The deliveries of one notice (asked for with [`Command::FetchDeliveries`]).
+    Deliveries {
+        notice_id: String,
+        rows: Vec<DeliveryInfo>,
+    },
+    /// A batch of log lines read with `filter`.
     Logs {
-        min_level: Option<LogLevel>,
+        filter: LogFilter,
         batch: LogBatch,
     },
     /// The log stream starts over (new connection or new filter): drop what is shown.
     LogsReset {
-        min_level: Option<LogLevel>,
+        filter: LogFilter,
     },
     /// The daemon answered a request with an error that is not a transport failure.
     RequestFailed {
@@ -69,10 +95,17 @@ pub enum Command {
     ResumeJob(JobName),
     RunJob(JobName),
     CancelJob(JobName),
-    /// Restart the log tail with a new minimum level (`None`: everything).
+    /// Start, stop or restart one service.
+    Service(ServiceName, ServiceAction),
+    /// Read the deliveries of a notice (the deliveries view's selection).
+    FetchDeliveries(String),
+    /// Restart the log tail with a new filter.
     TailLogs {
-        min_level: Option<LogLevel>,
+        filter: LogFilter,
     },
+    /// Show the logs of one run (`None`: of every run again). `App` turns this into a
+    /// [`Msg::FollowRun`] for the logs view, which restarts the tail.
+    FollowRun(Option<RunId>),
     /// Ask before running `command`; only `y`/`Enter` in the popup lets it through.
     Confirm {
         prompt: String,
@@ -87,8 +120,9 @@ impl Command {
             Command::PauseJob(_)
             | Command::ResumeJob(_)
             | Command::RunJob(_)
-            | Command::CancelJob(_) => true,
-            Command::TailLogs { .. } => false,
+            | Command::CancelJob(_)
+            | Command::Service(..) => true,
+            Command::TailLogs { .. } | Command::FetchDeliveries(_) | Command::FollowRun(_) => false,
             Command::Confirm { command, .. } => command.is_mutating(),
         }
     }

@@ -16,7 +16,9 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+use super::ansi16::Ansi16;
+
+pub type Term = Terminal<CrosstermBackend<Ansi16<Stdout>>>;
 
 /// Owns the terminal while the TUI runs; dropping it restores the terminal.
 pub struct TerminalGuard {
@@ -36,7 +38,7 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        match Terminal::new(CrosstermBackend::new(out)) {
+        match Terminal::new(CrosstermBackend::new(Ansi16::new(out))) {
             Ok(mut terminal) => {
                 // A failure here only leaves the cursor visible.
                 let _ = terminal.hide_cursor();
@@ -102,5 +104,24 @@ impl Signals {
             _ = self.terminate.recv() => {}
             _ = self.interrupt.recv() => {}
         }
+    }
+}
+
+/// The environment variable that, in debug builds only, names a key that panics: the pty test
+/// presses it to prove a panic restores the terminal. Release builds do not contain this.
+#[cfg(debug_assertions)]
+pub const TEST_PANIC_ENV: &str = "SUPERSET_CONSOLE_TEST_PANIC_KEY";
+
+/// Panic if `key` is the debug-build test panic key (see [`TEST_PANIC_ENV`]).
+#[cfg(debug_assertions)]
+pub fn test_panic_on(key: &crossterm::event::KeyEvent) {
+    let Some(wanted) = std::env::var(TEST_PANIC_ENV)
+        .ok()
+        .and_then(|v| v.chars().next())
+    else {
+        return;
+    };
+    if key.code == crossterm::event::KeyCode::Char(wanted) {
+        panic!("test panic requested with {TEST_PANIC_ENV}");
     }
 }

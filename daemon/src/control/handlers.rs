@@ -4,18 +4,22 @@
 //! trait's futures cannot be proven `Send`). One value exists per connection, carrying what the
 //! connection's peer may do; every method checks it before touching a handle.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use supersetd_proto::{
-    Access, CancelTarget, ClientHello, Control, ControlError, DaemonStatus, JobInfo, JobName,
-    LogBatch, LogQuery, PROTO_VERSION, RunId, RunInfo, RunQuery, ServerHello, StoreStatus,
-    SubscriberInfo, SubscriberQuery, Trigger,
+    Access, AuditEntry, AuditQuery, BroadcastReceipt, CancelTarget, ClientHello, Control,
+    ControlError, DaemonStatus, DeliveryInfo, JobInfo, JobName, LogBatch, LogQuery, NoticeInfo,
+    NoticeQuery, PROTO_VERSION, RunId, RunInfo, RunQuery, ServerHello, ServiceAction, ServiceInfo,
+    ServiceName, StoreStatus, SubscriberInfo, SubscriberQuery, Trigger,
 };
 use tarpc::context::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::Handles;
+use super::access::Peer;
+use super::server::Connections;
 use crate::store::{StoreError, Subscriber};
 
 /// How long `status` waits for the store's health check, so a hung database shows as
@@ -32,7 +36,11 @@ pub(crate) struct ControlServer {
     pub(crate) handles: Handles,
     /// Decided from the peer's credentials when the connection was accepted.
     pub(crate) access: Option<Access>,
-    pub(crate) peer_uid: Option<u32>,
+    /// Who is on the other end, from the socket's credentials.
+    pub(crate) peer: Arc<Peer>,
+    /// The client's name from `hello`, for the audit log.
+    pub(crate) client: Arc<OnceLock<String>>,
+    pub(crate) connections: Connections,
     /// Cancelled to drop the connection (a refused peer, after it has been told why).
     pub(crate) drop_conn: CancellationToken,
     /// Cancelled once the peer has said `hello`.
@@ -43,23 +51,36 @@ pub(crate) struct ControlServer {
 }
 
 impl ControlServer {
-    fn operator(&self) -> Result<(), ControlError> {
+    /// Reading: operators and viewers.
+    fn reader(&self) -> Result<(), ControlError> {
         if let Some(refusal) = &self.refusal {
             return Err(refusal.clone());
         }
         match self.access {
+            Some(_) => Ok(()),
+            None => Err(self.denied()),
+        }
+    }
+
+    /// Acting: operators only. Callers go through [`Self::audited`], which calls this.
+    pub(super) fn operator(&self) -> Result<(), ControlError> {
+        self.reader()?;
+        match self.access {
             Some(Access::Operator) => Ok(()),
-            _ => Err(self.denied()),
+            _ => Err(ControlError::PermissionDenied {
+                reason: format!(
+                    "{} may only read (viewer group); ask an operator, or use a member of the operator group",
+                    self.peer.describe()
+                ),
+            }),
         }
     }
 
     fn denied(&self) -> ControlError {
-        let who = self
-            .peer_uid
-            .map_or_else(|| "an unknown user".to_owned(), |uid| format!("uid {uid}"));
         ControlError::PermissionDenied {
             reason: format!(
-                "{who} may not use this daemon's control socket; run as the daemon's user or root"
+                "{} may not use this daemon's control socket; run as the daemon's user or root, or join its operator or viewer group",
+                self.peer.describe()
             ),
         }
     }
@@ -100,7 +121,7 @@ fn capped_wait(ctx: &Context, asked: Duration) -> Duration {
     asked.min(left)
 }
 
-fn store_error(err: StoreError) -> ControlError {
+pub(super) fn store_error(err: StoreError) -> ControlError {
     ControlError::Unavailable {
         service: "store".into(),
         reason: err.to_string(),
@@ -128,8 +149,11 @@ impl Control for ControlServer {
             return Err(refusal);
         }
         let Some(access) = self.access else {
-            tracing::warn!(peer_uid = ?self.peer_uid, client = %client.client_name, "control peer refused");
+            tracing::warn!(peer = %self.peer.describe(), client = %client.client_name, "control peer refused");
             let err = self.denied();
+            // Not a mutation, but who knocked is what an audit is for.
+            let _ = self.client.set(bounded(&client.client_name, 64));
+            self.record("connect", None, Some(&err)).await;
             self.drop_conn.cancel();
             return Err(err);
         };
@@ -141,6 +165,8 @@ impl Control for ControlServer {
             });
         }
         tracing::debug!(client = %client.client_name, version = %client.client_version, "control client connected");
+        // The first `hello` names the client for the audit log; a later one cannot rename it.
+        let _ = self.client.set(bounded(&client.client_name, 64));
         Ok(ServerHello {
             proto_version: PROTO_VERSION,
             daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -150,7 +176,7 @@ impl Control for ControlServer {
     }
 
     async fn get_status(self, _: Context) -> Result<DaemonStatus, ControlError> {
-        self.operator()?;
+        self.reader()?;
         let store = &self.handles.store;
         let desc = store.describe();
         let health = match tokio::time::timeout(STORE_HEALTH_TIMEOUT, store.health()).await {
@@ -176,18 +202,22 @@ impl Control for ControlServer {
                 error: health,
             },
             services: self.handles.services.snapshot(),
+            connections: self.connections.open(),
         })
     }
 
     async fn list_jobs(self, _: Context) -> Result<Vec<JobInfo>, ControlError> {
-        self.operator()?;
+        self.reader()?;
         self.handles.jobs.list_jobs().await
     }
 
     async fn run_job(self, _: Context, job: JobName) -> Result<RunId, ControlError> {
-        self.operator()?;
-        let run = self.handles.jobs.run_job(&job, Trigger::Operator).await?;
-        tracing::info!(job = %job, run_id = run.0, peer_uid = ?self.peer_uid, "run requested over the control socket");
+        let run = self
+            .audited("run_job", Some(job.to_string()), async {
+                self.handles.jobs.run_job(&job, Trigger::Operator).await
+            })
+            .await?;
+        tracing::info!(job = %job, run_id = run.0, peer = %self.peer.describe(), "run requested over the control socket");
         Ok(run)
     }
 
@@ -197,28 +227,48 @@ impl Control for ControlServer {
         run: RunId,
         wait_ms: u64,
     ) -> Result<Option<RunInfo>, ControlError> {
-        self.operator()?;
+        self.reader()?;
         let wait = capped_wait(&ctx, Duration::from_millis(wait_ms));
         self.handles.jobs.wait_run(run, wait).await
     }
 
     async fn pause_job(self, _: Context, job: JobName) -> Result<JobInfo, ControlError> {
-        self.operator()?;
-        self.handles.jobs.pause_job(&job).await
+        self.audited("pause_job", Some(job.to_string()), async {
+            self.handles.jobs.pause_job(&job).await
+        })
+        .await
     }
 
-    async fn resume_job(self, _: Context, job: JobName) -> Result<JobInfo, ControlError> {
-        self.operator()?;
-        self.handles.jobs.resume_job(&job).await
+    async fn resume_job(
+        self,
+        _: Context,
+        job: JobName,
+        catch_up: bool,
+    ) -> Result<JobInfo, ControlError> {
+        let what = if catch_up {
+            format!("{job} --catch-up")
+        } else {
+            job.to_string()
+        };
+        self.audited("resume_job", Some(what), async {
+            self.handles.jobs.resume_job(&job, catch_up).await
+        })
+        .await
     }
 
     async fn cancel(self, _: Context, target: CancelTarget) -> Result<RunId, ControlError> {
-        self.operator()?;
-        self.handles.jobs.cancel(&target).await
+        let shown = match &target {
+            CancelTarget::Job(job) => job.to_string(),
+            CancelTarget::Run(run) => format!("run {run}"),
+        };
+        self.audited("cancel", Some(shown), async {
+            self.handles.jobs.cancel(&target).await
+        })
+        .await
     }
 
     async fn list_runs(self, _: Context, query: RunQuery) -> Result<Vec<RunInfo>, ControlError> {
-        self.operator()?;
+        self.reader()?;
         let limit = query.limit.clamp(1, MAX_RUNS);
         let runs = self
             .handles
@@ -233,7 +283,7 @@ impl Control for ControlServer {
     }
 
     async fn tail_logs(self, ctx: Context, mut query: LogQuery) -> Result<LogBatch, ControlError> {
-        self.operator()?;
+        self.reader()?;
         let wait = capped_wait(&ctx, Duration::from_millis(query.wait_ms));
         query.wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         if let Some(run) = query.run {
@@ -247,7 +297,7 @@ impl Control for ControlServer {
         _: Context,
         query: SubscriberQuery,
     ) -> Result<Vec<SubscriberInfo>, ControlError> {
-        self.operator()?;
+        self.reader()?;
         let subs = self
             .handles
             .store
@@ -258,10 +308,80 @@ impl Control for ControlServer {
     }
 
     async fn shutdown(self, _: Context) -> Result<(), ControlError> {
-        self.operator()?;
-        tracing::info!(peer_uid = ?self.peer_uid, "shutdown requested over the control socket");
-        self.handles.shutdown.cancel();
-        Ok(())
+        self.audited("shutdown", None, async {
+            tracing::info!(peer = %self.peer.describe(), "shutdown requested over the control socket");
+            self.handles.shutdown.cancel();
+            Ok(())
+        })
+        .await
+    }
+
+    async fn control_service(
+        self,
+        _: Context,
+        service: ServiceName,
+        action: ServiceAction,
+    ) -> Result<ServiceInfo, ControlError> {
+        let target = format!("{action} {service}");
+        self.audited(
+            "control_service",
+            Some(target),
+            self.switch_service(service, action),
+        )
+        .await
+    }
+
+    async fn list_notices(
+        self,
+        _: Context,
+        query: NoticeQuery,
+    ) -> Result<Vec<NoticeInfo>, ControlError> {
+        self.reader()?;
+        self.notices(query).await
+    }
+
+    async fn list_deliveries(
+        self,
+        _: Context,
+        notice_id: String,
+    ) -> Result<Vec<DeliveryInfo>, ControlError> {
+        self.reader()?;
+        self.deliveries(&notice_id).await
+    }
+
+    async fn broadcast(self, _: Context, text: String) -> Result<BroadcastReceipt, ControlError> {
+        let shown = bounded(&text, 80);
+        self.audited("broadcast", Some(shown), self.queue_broadcast(&text))
+            .await
+    }
+
+    async fn mark_all_sent(self, _: Context) -> Result<u64, ControlError> {
+        self.audited("mark_all_sent", None, async {
+            let now = Utc::now();
+            self.handles
+                .store
+                .mark_all_sent(now)
+                .await
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn list_audit(
+        self,
+        _: Context,
+        query: AuditQuery,
+    ) -> Result<Vec<AuditEntry>, ControlError> {
+        self.reader()?;
+        self.audit_entries(query).await
+    }
+}
+
+/// At most `max` characters of `text`, for logs and audit targets.
+pub(super) fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 

@@ -18,10 +18,13 @@ use interprocess::local_socket::tokio::prelude::*;
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
 use interprocess::os::unix::local_socket::ListenerOptionsExt;
 
+use super::access::AccessPolicy;
+
 /// The bound control socket, ready for [`super::serve`].
 pub struct ControlListener {
     pub(super) listener: Listener,
     pub(super) path: PathBuf,
+    pub(super) policy: AccessPolicy,
 }
 
 impl ControlListener {
@@ -54,14 +57,23 @@ pub enum ControlBindError {
     Bind { socket: PathBuf, source: io::Error },
 }
 
-/// Bind the control socket at `socket` (absolute). Creates a missing parent directory with
-/// mode 0700 and refuses an unsafe existing one ([`ControlBindError::UnsafeDirectory`]),
-/// removes a stale socket file nobody answers on, and refuses with
-/// [`ControlBindError::AlreadyRunning`] when a daemon answers there.
+/// Bind the control socket at `socket` (absolute) for the daemon's user and root only. Creates
+/// a missing parent directory with mode 0700 and refuses an unsafe existing one
+/// ([`ControlBindError::UnsafeDirectory`]), removes a stale socket file nobody answers on, and
+/// refuses with [`ControlBindError::AlreadyRunning`] when a daemon answers there.
 pub async fn bind(socket: &Path) -> Result<ControlListener, ControlBindError> {
+    bind_with(socket, AccessPolicy::default()).await
+}
+
+/// [`bind`] with operator and viewer groups: the socket (and a directory created for it) is
+/// given to the group with the modes [`AccessPolicy`] chooses.
+pub async fn bind_with(
+    socket: &Path,
+    policy: AccessPolicy,
+) -> Result<ControlListener, ControlBindError> {
     if let Some(dir) = socket.parent() {
         let dir = dir.to_path_buf();
-        tokio::task::spawn_blocking(move || prepare_dir(&dir))
+        tokio::task::spawn_blocking(move || prepare_dir(&dir, &policy))
             .await
             .map_err(|e| ControlBindError::Directory {
                 dir: socket.to_path_buf(),
@@ -79,13 +91,23 @@ pub async fn bind(socket: &Path) -> Result<ControlListener, ControlBindError> {
         .mode(0o600)
         .create_tokio()
         .map_err(bind_err)?;
+    share_with_group(socket, policy.socket_gid(), policy.socket_mode()).map_err(bind_err)?;
     Ok(ControlListener {
         listener,
         path: socket.to_path_buf(),
+        policy,
     })
 }
 
-fn prepare_dir(dir: &Path) -> Result<(), ControlBindError> {
+/// Hand `path` to `gid` with `mode`. The socket is bound 0600 first, so it is never wider
+/// than configured, only briefly narrower.
+fn share_with_group(path: &Path, gid: Option<u32>, mode: u32) -> io::Result<()> {
+    let Some(gid) = gid else { return Ok(()) };
+    std::os::unix::fs::lchown(path, None, Some(gid))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+fn prepare_dir(dir: &Path, policy: &AccessPolicy) -> Result<(), ControlBindError> {
     let dir_err = |source| ControlBindError::Directory {
         dir: dir.to_path_buf(),
         source,
@@ -104,7 +126,9 @@ fn prepare_dir(dir: &Path) -> Result<(), ControlBindError> {
                 .create(dir)
                 .map_err(dir_err)?;
             // `mode` is filtered by the umask; set it exactly.
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err)
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(dir_err)?;
+            share_with_group(dir, policy.socket_gid(), policy.dir_mode()).map_err(dir_err)
         }
         Err(e) => Err(dir_err(e)),
     }

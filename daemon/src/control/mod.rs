@@ -5,13 +5,17 @@
 //! scheduler's or the store's internals, and a slow or misbehaving client can only hurt its
 //! own connection.
 
-mod handlers;
+pub mod access;
+mod audit;
+pub(crate) mod handlers;
 mod listener;
+mod ops;
 mod server;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
-pub use listener::{ControlBindError, ControlListener, bind};
+pub use access::AccessPolicy;
+pub use listener::{ControlBindError, ControlListener, bind, bind_with};
 pub use server::{HELLO_TIMEOUT, MAX_CONNECTIONS, MAX_IN_FLIGHT, serve};
 
 use std::sync::Arc;
@@ -34,7 +38,7 @@ pub trait JobControl: Send + Sync + 'static {
     /// `Ok(Some)` once the run has ended, `Ok(None)` if still running after `wait`.
     async fn wait_run(&self, run: RunId, wait: Duration) -> Result<Option<RunInfo>, ControlError>;
     async fn pause_job(&self, job: &JobName) -> Result<JobInfo, ControlError>;
-    async fn resume_job(&self, job: &JobName) -> Result<JobInfo, ControlError>;
+    async fn resume_job(&self, job: &JobName, catch_up: bool) -> Result<JobInfo, ControlError>;
     async fn cancel(&self, target: &CancelTarget) -> Result<RunId, ControlError>;
 }
 

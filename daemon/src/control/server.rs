@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::Handles;
+use super::access::Peer;
 use super::handlers::ControlServer;
 use super::listener::ControlListener;
 
@@ -48,7 +49,11 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 /// Serve the control API on `listener` until `cancel` fires, then close every connection and
 /// remove the socket file.
 pub async fn serve(listener: ControlListener, handles: Handles, cancel: CancellationToken) {
-    let ControlListener { listener, path } = listener;
+    let ControlListener {
+        listener,
+        path,
+        policy,
+    } = listener;
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let tracker = TaskTracker::new();
@@ -73,13 +78,27 @@ pub async fn serve(listener: ControlListener, handles: Handles, cancel: Cancella
             }
         };
         backoff = Duration::from_millis(10);
-        let peer_uid = stream.peer_creds().ok().and_then(|c| c.euid());
-        let span = tracing::info_span!("rpc", peer_uid = ?peer_uid);
+        let creds = stream.peer_creds().ok();
+        let (uid, gid, pid) = creds.as_ref().map_or((None, None, None), |c| {
+            let pid = c.pid().and_then(|p| u32::try_from(p).ok());
+            (c.euid(), c.egid(), pid)
+        });
+        let span = tracing::info_span!("rpc", peer_uid = ?uid, peer_pid = ?pid);
         let conn = match permits.clone().try_acquire_owned() {
             Ok(permit) => {
-                let access = access_for(peer_uid, own_uid);
-                let server = connection_server(&handles, access, peer_uid, None);
-                serve_connection(stream, server, HELLO_TIMEOUT, cancel.clone(), permit)
+                let conns = Connections {
+                    permits: permits.clone(),
+                };
+                let handles = handles.clone();
+                let cancel = cancel.clone();
+                let task = async move {
+                    let peer = identify(uid, gid, pid).await;
+                    let access = policy.decide(&peer, own_uid);
+                    let server = connection_server(&handles, access, peer, conns, None);
+                    serve_connection(stream, server, HELLO_TIMEOUT, cancel, permit).await;
+                };
+                tracker.spawn(task.instrument(span));
+                continue;
             }
             Err(_) => {
                 tracing::warn!(
@@ -89,7 +108,16 @@ pub async fn serve(listener: ControlListener, handles: Handles, cancel: Cancella
                 let Ok(permit) = refusing.clone().try_acquire_owned() else {
                     continue;
                 };
-                let server = connection_server(&handles, None, peer_uid, Some(busy()));
+                let peer = Peer {
+                    uid,
+                    gid,
+                    pid,
+                    ..Peer::default()
+                };
+                let conns = Connections {
+                    permits: permits.clone(),
+                };
+                let server = connection_server(&handles, None, peer, conns, Some(busy()));
                 serve_connection(stream, server, BUSY_HELLO_TIMEOUT, cancel.clone(), permit)
             }
         };
@@ -102,12 +130,29 @@ pub async fn serve(listener: ControlListener, handles: Handles, cancel: Cancella
     tracing::info!(socket = %path.display(), "control socket closed");
 }
 
-/// The daemon's own user and root may operate it; everyone else is refused for now (group and
-/// viewer rules come later).
-fn access_for(peer_uid: Option<u32>, own_uid: u32) -> Option<Access> {
-    match peer_uid {
-        Some(uid) if uid == own_uid || uid == 0 => Some(Access::Operator),
-        _ => None,
+/// Name and groups of the peer, looked up on the blocking pool (NSS may read files or ask a
+/// directory service).
+async fn identify(uid: Option<u32>, gid: Option<u32>, pid: Option<u32>) -> Peer {
+    tokio::task::spawn_blocking(move || Peer::identify(uid, gid, pid))
+        .await
+        .unwrap_or(Peer {
+            uid,
+            gid,
+            pid,
+            ..Peer::default()
+        })
+}
+
+/// How many connections are open, for `status`: the permits taken from the cap.
+#[derive(Clone)]
+pub(crate) struct Connections {
+    permits: Arc<Semaphore>,
+}
+
+impl Connections {
+    pub(crate) fn open(&self) -> u32 {
+        let open = MAX_CONNECTIONS.saturating_sub(self.permits.available_permits());
+        u32::try_from(open).unwrap_or(u32::MAX)
     }
 }
 
@@ -125,13 +170,16 @@ fn busy() -> ControlError {
 fn connection_server(
     handles: &Handles,
     access: Option<Access>,
-    peer_uid: Option<u32>,
+    peer: Peer,
+    connections: Connections,
     refusal: Option<ControlError>,
 ) -> ControlServer {
     ControlServer {
         handles: handles.clone(),
         access,
-        peer_uid,
+        peer: Arc::new(peer),
+        client: Arc::default(),
+        connections,
         drop_conn: CancellationToken::new(),
         greeted: CancellationToken::new(),
         refusal,
@@ -151,6 +199,7 @@ async fn serve_connection(
     let requests = channel
         .execute(server.serve())
         .for_each_concurrent(None, |call| call);
+    tokio::pin!(requests);
     let refused = async {
         drop_conn.cancelled().await;
         tokio::time::sleep(REFUSAL_FLUSH).await;
@@ -164,8 +213,12 @@ async fn serve_connection(
         }
     };
     tokio::select! {
-        () = requests => tracing::debug!("control connection closed by the client"),
-        () = cancel.cancelled() => {}
+        () = &mut requests => tracing::debug!("control connection closed by the client"),
+        // Replies already on their way (the `shutdown` that caused this, above all) get a
+        // moment to reach their clients; long polls are cut off.
+        () = cancel.cancelled() => {
+            let _ = tokio::time::timeout(REFUSAL_FLUSH, &mut requests).await;
+        }
         () = refused => {}
         () = silent => tracing::debug!("control connection closed: no hello in time"),
     }
@@ -205,15 +258,12 @@ fn root_kind(error: &io::Error) -> io::ErrorKind {
     }
 }
 
+/// A served object outside the accept loop, for tests that call the handlers directly with a
+/// chosen peer and access.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_daemon_user_and_root_operate() {
-        assert_eq!(access_for(Some(1000), 1000), Some(Access::Operator));
-        assert_eq!(access_for(Some(0), 1000), Some(Access::Operator));
-        assert_eq!(access_for(Some(1001), 1000), None);
-        assert_eq!(access_for(None, 1000), None);
-    }
+pub(crate) fn test_server(handles: &Handles, access: Option<Access>, peer: Peer) -> ControlServer {
+    let conns = Connections {
+        permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+    };
+    connection_server(handles, access, peer, conns, None)
 }

@@ -122,7 +122,7 @@ async fn serve(
     let tracker = TaskTracker::new();
     let setup = async {
         let parts = build(&cfg, &shutdown).await?;
-        let control_listener = control::bind(&cfg.control.socket)
+        let control_listener = control::bind_with(&cfg.control.socket, cfg.control.access_policy())
             .await
             .context("control socket")?;
         let web_listener = web::bind(cfg.web.listen).await?;
@@ -403,15 +403,15 @@ async fn build(cfg: &Config, shutdown: &CancellationToken) -> anyhow::Result<Par
     };
     let specs = job_specs(cfg)?;
     let (leadership, lease_task) = elect(cfg, &store, shutdown).await;
-    let scheduler = Scheduler::start(
+    let scheduler = Scheduler::start_following(
         specs,
         store.clone(),
         clock,
         Arc::new(pipeline),
         shutdown.child_token(),
+        Some(leadership.clone()),
     )
     .await;
-    scheduler.follow_leadership(leadership.clone());
     Ok(Parts {
         store,
         scheduler,
@@ -433,16 +433,24 @@ async fn follow_role(
     cancel: CancellationToken,
 ) {
     let mut role = leadership.watch();
+    let mut led = false;
     loop {
         let current = role.borrow_and_update().clone();
         match current {
             Role::Leader => {
                 registry.set_state("scheduler", ServiceState::Running, None);
-                if can_deliver {
+                if !led && leadership.is_shared() {
+                    scheduler.close_interrupted().await;
+                }
+                if !led && can_deliver {
                     resume_unfinished(&store, &scheduler).await;
                 }
+                led = true;
             }
             Role::Standby(why) | Role::Unknown(why) => {
+                if std::mem::take(&mut led) {
+                    scheduler.cancel_active();
+                }
                 registry.set_state("scheduler", ServiceState::Disabled(why), None);
             }
         }
@@ -571,15 +579,20 @@ fn delivery_settings(cfg: &Config) -> DeliverySettings {
 }
 
 fn job_specs(cfg: &Config) -> anyhow::Result<Vec<JobSpec>> {
-    cfg.scheduler
+    let sched = &cfg.scheduler;
+    sched
         .jobs
         .iter()
         .map(|j| {
             let expr = config::parse_schedule(&j.name, &j.schedule)?;
             Ok(JobSpec {
-                name: JobName(j.name.clone()),
-                expr,
-                tz: cfg.scheduler.timezone,
+                misfire: j.misfire,
+                grace: chrono::Duration::seconds(i64::try_from(j.grace_secs).unwrap_or(i64::MAX)),
+                catch_up_limit: j.catch_up_limit,
+                timeout: std::time::Duration::from_secs(j.timeout_secs),
+                keep_runs: sched.history_keep_runs,
+                keep_for: chrono::Duration::days(i64::from(sched.history_keep_days)),
+                ..JobSpec::new(JobName(j.name.clone()), expr, j.timezone)
             })
         })
         .collect()

@@ -52,6 +52,27 @@ pub enum Command {
     CheckConfig,
 }
 
+/// Man page sections beyond the commands and options (`supersetd(8)`).
+pub const MAN_SECTIONS: &[(&str, &str)] = &[
+    (
+        "CONFIGURATION",
+        "--config FILE, else $SUPERSETD_CONFIG, else ./supersetd.toml if present, else built-in defaults. Environment variables override the file; a .env file in the working directory is loaded first. supersetd check-config prints the effective configuration with secrets masked. [control] socket sets the control socket; [control] operator_group and viewer_group open it to a group (socket 0660 for one group; with two, 0666 and every call is authorised from the peer's credentials).",
+    ),
+    (
+        "SIGNALS",
+        "SIGTERM and SIGINT stop gracefully: no new work, running steps finish or checkpoint within drain_secs (default 20), then exit 0. SIGHUP reopens the log files.",
+    ),
+    (
+        "FILES",
+        "<state_dir>/supersetd.sqlite3 (embedded store), <state_dir>/supersetd.pid (pid file, locked while running), <state_dir>/supersetd.log (log of a detached daemon), the control socket (default $XDG_RUNTIME_DIR/supersetd/control.sock, else <state_dir>/control.sock; its directory is created 0700).",
+    ),
+    (
+        "EXIT STATUS",
+        "0 success (also stop when none was running); 1 could not start or stop (the reason is printed); 2 invalid configuration.",
+    ),
+    ("SEE ALSO", "supersetctl(1), superset-console(1)"),
+];
+
 /// Exit codes shared with supersetctl's conventions.
 const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;

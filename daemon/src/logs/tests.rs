@@ -210,3 +210,36 @@ async fn layer_formats_fields_and_picks_up_the_run_id() {
     assert_eq!(batch.entries[1].run, Some(RunId(42)));
     assert_eq!(batch.entries[1].level, LogLevel::Warn);
 }
+
+#[tokio::test]
+async fn filters_by_target_and_the_modules_below_it() {
+    let ring = LogRing::new(10);
+    let now = Utc::now();
+    ring.push(
+        now,
+        LogLevel::Info,
+        "supersetd::scheduler",
+        "tick".into(),
+        None,
+    );
+    ring.push(
+        now,
+        LogLevel::Info,
+        "supersetd::scheduler::timer",
+        "sleep".into(),
+        None,
+    );
+    ring.push(
+        now,
+        LogLevel::Info,
+        "supersetd::schedulerx",
+        "other".into(),
+        None,
+    );
+    ring.push(now, LogLevel::Info, "supersetd::web", "GET".into(), None);
+    let q = LogQuery {
+        target: Some("supersetd::scheduler".into()),
+        ..query(0)
+    };
+    assert_eq!(texts(&ring.tail(&q).await), ["tick", "sleep"]);
+}

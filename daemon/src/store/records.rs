@@ -237,3 +237,27 @@ pub enum LeaseState {
         until: Option<DateTime<Utc>>,
     },
 }
+
+/// One operator action on the control socket (the `AuditLog` collection): who asked, when,
+/// what, and how it ended. Written for every mutating call, refused ones included, so the log
+/// answers "who paused the update job" as well as "who tried to".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Allocated by the store, increasing; ignored by [`super::Store::append_audit`].
+    pub id: u64,
+    pub at: DateTime<Utc>,
+    /// The peer's user id, read from the socket.
+    pub uid: u32,
+    /// The user name for `uid`, when the system knows it.
+    pub user: Option<String>,
+    /// The peer's process id, read from the socket.
+    pub pid: Option<u32>,
+    /// `supersetctl` or `superset-console`, as the client said in `hello`.
+    pub client: String,
+    /// The RPC method, e.g. `pause_job`.
+    pub action: String,
+    /// What it acted on (a job, a run id, a service), if anything.
+    pub target: Option<String>,
+    /// `None` when it succeeded; the error the caller got otherwise.
+    pub error: Option<String>,
+}

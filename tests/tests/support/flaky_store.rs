@@ -155,6 +155,17 @@ impl Store for FlakyStore {
     async fn save_run(&self, run: &RunInfo) -> StoreResult<()> {
         self.inner.save_run(run).await
     }
+    async fn record_run(&self, run: &RunInfo) -> StoreResult<RunId> {
+        self.inner.record_run(run).await
+    }
+    async fn prune_runs(
+        &self,
+        job: &JobName,
+        keep: u32,
+        older_than: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.inner.prune_runs(job, keep, older_than).await
+    }
     async fn get_run(&self, id: RunId) -> StoreResult<Option<RunInfo>> {
         self.inner.get_run(id).await
     }
@@ -163,5 +174,11 @@ impl Store for FlakyStore {
     }
     async fn running_runs(&self) -> StoreResult<Vec<RunInfo>> {
         self.inner.running_runs().await
+    }
+    async fn append_audit(&self, record: &supersetd::store::AuditRecord) -> StoreResult<u64> {
+        self.inner.append_audit(record).await
+    }
+    async fn list_audit(&self, limit: u32) -> StoreResult<Vec<supersetd::store::AuditRecord>> {
+        self.inner.list_audit(limit).await
     }
 }

@@ -120,6 +120,9 @@ impl App {
                     popup::draw_help(frame, body, view.bindings(), self.is_read_only(), theme)
                 }
                 Popup::Confirm { prompt, .. } => popup::draw_confirm(frame, body, prompt, theme),
+                Popup::Prompt { kind, text } => {
+                    popup::draw_prompt(frame, footer, kind.sigil(), text, theme)
+                }
             }
         }
     }

@@ -26,9 +26,16 @@ use super::render::Renderer;
 use super::term::Signals;
 use super::theme::Theme;
 use super::views::View;
+use super::views::deliveries::DeliveriesView;
+use super::views::runs::RunsView;
+use super::views::subscribers::SubscribersView;
 use super::views::{jobs::JobsView, logs::LogsView, overview::OverviewView};
 
+pub mod command_line;
 mod draw;
+
+/// The longest line the `/` and `:` prompts take; more is a paste gone wrong.
+const MAX_PROMPT_CHARS: usize = 200;
 
 /// Below this the layout does not fit; a notice is shown instead.
 pub const MIN_WIDTH: u16 = 40;
@@ -48,7 +55,30 @@ pub struct AppOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Popup {
     Help,
-    Confirm { prompt: String, command: Command },
+    Confirm {
+        prompt: String,
+        command: Command,
+    },
+    /// A line being typed after `/` (filter) or `:` (command).
+    Prompt {
+        kind: PromptKind,
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    Filter,
+    Command,
+}
+
+impl PromptKind {
+    pub fn sigil(self) -> char {
+        match self {
+            PromptKind::Filter => '/',
+            PromptKind::Command => ':',
+        }
+    }
 }
 
 /// The connection as the header shows it.
@@ -91,6 +121,9 @@ impl App {
             Box::new(OverviewView::new(theme, now)),
             Box::new(JobsView::new(theme, now)),
             Box::new(LogsView::new(theme)),
+            Box::new(RunsView::new(theme, now)),
+            Box::new(SubscribersView::new(theme, now)),
+            Box::new(DeliveriesView::new(theme, now)),
         ];
         let link = Link::Connecting {
             attempt: 1,
@@ -137,6 +170,7 @@ impl App {
     /// Route one message; returns the commands for the connection task.
     pub fn handle(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
+            Msg::Key(key) if self.is_prompting() && !self.is_too_small() => self.prompt_key(key),
             Msg::Key(key) => {
                 // Under the size notice nothing else is visible, so only quitting works.
                 let tables = if self.is_too_small() {
@@ -172,6 +206,87 @@ impl App {
                 self.size = Some((width, height));
                 self.broadcast(&Msg::Resize(width, height))
             }
+            Msg::FollowRun(run) => self.broadcast(&Msg::FollowRun(run)),
+            Msg::Filter(text) => self.views[self.focus]
+                .update(&Msg::Filter(text))
+                .map(|c| self.run(c))
+                .unwrap_or_default(),
+        }
+    }
+
+    fn is_prompting(&self) -> bool {
+        matches!(self.popups.last(), Some(Popup::Prompt { .. }))
+    }
+
+    /// Keys while a prompt is open: Enter applies, Esc closes, Ctrl-C quits, Backspace
+    /// deletes, printable characters are typed.
+    fn prompt_key(&mut self, key: crossterm::event::KeyEvent) -> Vec<Command> {
+        use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if let Some(b) = keymap::lookup(&[keymap::PROMPT, keymap::ALWAYS], &key, false) {
+            return match b.action {
+                Action::Confirm => self.submit_prompt(),
+                Action::Quit => {
+                    self.should_quit = true;
+                    Vec::new()
+                }
+                _ => {
+                    self.popups.pop();
+                    Vec::new()
+                }
+            };
+        }
+        if let Some(Popup::Prompt { text, .. }) = self.popups.last_mut() {
+            match key.code {
+                KeyCode::Backspace => {
+                    text.pop();
+                }
+                KeyCode::Char(c)
+                    if !key.modifiers.contains(KeyModifiers::CONTROL)
+                        && text.chars().count() < MAX_PROMPT_CHARS =>
+                {
+                    text.push(c)
+                }
+                _ => {}
+            }
+        }
+        Vec::new()
+    }
+
+    fn submit_prompt(&mut self) -> Vec<Command> {
+        let Some(Popup::Prompt { kind, text }) = self.popups.pop() else {
+            return Vec::new();
+        };
+        match kind {
+            PromptKind::Filter => self.handle(Msg::Filter(text.trim().to_owned())),
+            PromptKind::Command => match command_line::parse(&text) {
+                Ok(command_line::Parsed::Command(c)) => self.run(c),
+                Ok(command_line::Parsed::Focus(title)) => {
+                    self.focus_title(title);
+                    Vec::new()
+                }
+                Ok(command_line::Parsed::Help) => {
+                    self.popups.push(Popup::Help);
+                    Vec::new()
+                }
+                Ok(command_line::Parsed::Quit) => {
+                    self.should_quit = true;
+                    Vec::new()
+                }
+                Err(e) => {
+                    self.set_flash(e, true);
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    /// Focus the view titled `title` (views are found by title, not position).
+    fn focus_title(&mut self, title: &str) {
+        if let Some(i) = self.views.iter().position(|v| v.title() == title) {
+            self.focus = i;
         }
     }
 
@@ -180,6 +295,7 @@ impl App {
         match self.popups.last() {
             Some(Popup::Help) => vec![keymap::HELP, keymap::ALWAYS],
             Some(Popup::Confirm { .. }) => vec![keymap::CONFIRM, keymap::ALWAYS],
+            Some(Popup::Prompt { .. }) => vec![keymap::PROMPT, keymap::ALWAYS],
             None => vec![keymap::GLOBAL, self.views[self.focus].bindings()],
         }
     }
@@ -209,9 +325,23 @@ impl App {
             Action::Help => self.popups.push(Popup::Help),
             Action::NextView => self.focus = (self.focus + 1) % count,
             Action::PrevView => self.focus = (self.focus + count - 1) % count,
-            Action::ShowOverview => self.focus = 0,
-            Action::ShowJobs => self.focus = 1.min(count - 1),
-            Action::ShowLogs => self.focus = 2.min(count - 1),
+            Action::ShowOverview => self.focus_title("Overview"),
+            Action::ShowJobs => self.focus_title("Jobs"),
+            Action::ShowLogs => self.focus_title("Logs"),
+            Action::ShowRuns => self.focus_title("Runs"),
+            Action::ShowSubscribers => self.focus_title("Subscribers"),
+            Action::ShowDeliveries => self.focus_title("Deliveries"),
+            Action::Filter | Action::CommandLine => {
+                let kind = if action == Action::Filter {
+                    PromptKind::Filter
+                } else {
+                    PromptKind::Command
+                };
+                self.popups.push(Popup::Prompt {
+                    kind,
+                    text: String::new(),
+                });
+            }
             _ => {
                 let command = self.views[self.focus].update(&Msg::Action(action));
                 return command.map(|c| self.run(c)).unwrap_or_default();
@@ -246,6 +376,10 @@ impl App {
                     command: *command,
                 });
                 Vec::new()
+            }
+            Command::FollowRun(run) => {
+                self.focus_title("Logs");
+                self.broadcast(&Msg::FollowRun(run))
             }
             other => vec![other],
         }
@@ -313,7 +447,11 @@ where
     while !app.should_quit() {
         let msg = tokio::select! {
             event = events.next() => match event {
-                Some(Ok(Event::Key(key))) => Msg::Key(key),
+                Some(Ok(Event::Key(key))) => {
+                    #[cfg(debug_assertions)]
+                    super::term::test_panic_on(&key);
+                    Msg::Key(key)
+                }
                 Some(Ok(Event::Resize(w, h))) => {
                     renderer.invalidate();
                     terminal.autoresize().map_err(Into::into)?;

@@ -13,11 +13,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use supersetd_proto::{Access, ConnectError, LogLevel};
+use supersetd_proto::{Access, ConnectError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::msg::{Command, ConnEvent};
+use super::msg::{Command, ConnEvent, LogFilter};
 
 mod session;
 
@@ -27,6 +27,10 @@ pub const CLIENT_NAME: &str = "superset-console";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// Runs, subscribers and notices are read every this many polls.
+const SLOW_POLL_EVERY: u32 = 5;
+/// Rows of each list the console reads.
+const LIST_LIMIT: u32 = 200;
 const BACKOFF_START: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// How long one `tail_logs` call waits for a line; short enough to notice a dead daemon soon.
@@ -92,7 +96,7 @@ async fn run(
     let mut attempt = 0;
     let mut backoff = BACKOFF_START;
     let mut last_error = None;
-    let mut min_level = None;
+    let mut filter = LogFilter::default();
     loop {
         attempt += 1;
         let connecting = ConnEvent::Connecting {
@@ -113,11 +117,11 @@ async fn run(
                     client: conn.client,
                     events: &events,
                     read_only,
-                    min_level,
+                    filter,
                     log_cursor: None,
                 };
                 let end = session.run(&mut commands).await;
-                min_level = session.min_level;
+                filter = session.filter;
                 match end {
                     End::Closed => return,
                     End::Lost(error) => last_error = Some(error),
@@ -147,7 +151,7 @@ async fn run(
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
         }
-        match wait_answering(wait, &mut commands, &events, &mut min_level).await {
+        match wait_answering(wait, &mut commands, &events, &mut filter).await {
             Ok(()) => {}
             Err(End::Closed | End::Lost(_)) => return,
         }
@@ -159,7 +163,7 @@ async fn wait_answering(
     wait: Duration,
     commands: &mut mpsc::Receiver<Command>,
     events: &mpsc::Sender<ConnEvent>,
-    min_level: &mut Option<LogLevel>,
+    filter: &mut LogFilter,
 ) -> Result<(), End> {
     let sleep = tokio::time::sleep(wait);
     tokio::pin!(sleep);
@@ -168,7 +172,7 @@ async fn wait_answering(
             () = &mut sleep => return Ok(()),
             command = commands.recv() => match command {
                 None => return Err(End::Closed),
-                Some(Command::TailLogs { min_level: level }) => *min_level = level,
+                Some(Command::TailLogs { filter: wanted }) => *filter = wanted,
                 Some(_) => {
                     let text = "not connected to supersetd; try again once the header says connected".to_owned();
                     emit(events, ConnEvent::CommandDone { text, is_error: true }).await?;

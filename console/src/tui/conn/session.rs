@@ -6,13 +6,17 @@ use std::time::Duration;
 
 use futures::future::Future;
 use supersetd_proto::connect::context_with_timeout;
-use supersetd_proto::{CancelTarget, ControlClient, ControlError, LogBatch, LogLevel, LogQuery};
+use supersetd_proto::{
+    CancelTarget, ControlClient, ControlError, LogBatch, LogQuery, NoticeQuery, RunQuery,
+    SubscriberQuery,
+};
 use tokio::sync::mpsc;
 
 use super::{
-    End, LOG_BACKLOG, LOG_BATCH_MAX, LOG_RETRY, LOG_WAIT_MS, POLL_INTERVAL, REQUEST_TIMEOUT, emit,
+    End, LIST_LIMIT, LOG_BACKLOG, LOG_BATCH_MAX, LOG_RETRY, LOG_WAIT_MS, POLL_INTERVAL,
+    REQUEST_TIMEOUT, SLOW_POLL_EVERY, emit,
 };
-use crate::tui::msg::{Command, ConnEvent};
+use crate::tui::msg::{Command, ConnEvent, LogFilter};
 
 type LogFuture = Pin<
     Box<
@@ -25,7 +29,7 @@ pub(super) struct Session<'a> {
     pub(super) client: ControlClient,
     pub(super) events: &'a mpsc::Sender<ConnEvent>,
     pub(super) read_only: bool,
-    pub(super) min_level: Option<LogLevel>,
+    pub(super) filter: LogFilter,
     /// `None` until the first batch: then the backlog is read with `tail`.
     pub(super) log_cursor: Option<u64>,
 }
@@ -47,24 +51,36 @@ impl Session<'_> {
         emit(
             self.events,
             ConnEvent::LogsReset {
-                min_level: self.min_level,
+                filter: self.filter,
             },
         )
         .await?;
         let mut logs = self.tail(Duration::ZERO);
+        let mut ticks: u32 = 0;
         loop {
             tokio::select! {
-                _ = poll.tick() => self.refresh().await?,
+                _ = poll.tick() => {
+                    self.refresh().await?;
+                    // History, subscribers and notices change slowly; asking every few
+                    // seconds keeps an idle console's load on the daemon small.
+                    if ticks.is_multiple_of(SLOW_POLL_EVERY) {
+                        self.refresh_slow().await?;
+                    }
+                    ticks = ticks.wrapping_add(1);
+                }
                 command = commands.recv() => {
                     let Some(command) = command else { return Err(End::Closed) };
-                    if let Command::TailLogs { min_level } = command {
-                        self.min_level = min_level;
+                    if let Command::TailLogs { filter } = command {
+                        self.filter = filter;
                         self.log_cursor = None;
-                        emit(self.events, ConnEvent::LogsReset { min_level }).await?;
+                        emit(self.events, ConnEvent::LogsReset { filter }).await?;
                         logs = self.tail(Duration::ZERO);
+                    } else if let Command::FetchDeliveries(notice_id) = command {
+                        self.deliveries(notice_id).await?;
                     } else {
                         self.execute(command).await?;
                         self.refresh().await?;
+                        self.refresh_slow().await?;
                     }
                 }
                 reply = &mut logs => {
@@ -86,7 +102,7 @@ impl Session<'_> {
                 emit(
                     self.events,
                     ConnEvent::Logs {
-                        min_level: self.min_level,
+                        filter: self.filter,
                         batch,
                     },
                 )
@@ -119,7 +135,8 @@ impl Session<'_> {
             } else {
                 0
             },
-            min_level: self.min_level,
+            min_level: self.filter.min_level,
+            run: self.filter.run,
             tail: if self.log_cursor.is_some() {
                 None
             } else {
@@ -132,6 +149,66 @@ impl Session<'_> {
             tokio::time::sleep(delay).await;
             client.tail_logs(context_with_timeout(timeout), query).await
         })
+    }
+
+    /// Runs, subscribers and notices: the slower-moving lists.
+    async fn refresh_slow(&self) -> Result<(), End> {
+        let ctx = || context_with_timeout(REQUEST_TIMEOUT);
+        let c = &self.client;
+        let (runs, subs, notices) = tokio::join!(
+            c.list_runs(
+                ctx(),
+                RunQuery {
+                    job: None,
+                    limit: LIST_LIMIT
+                }
+            ),
+            c.list_subscribers(ctx(), SubscriberQuery { active_only: false }),
+            c.list_notices(
+                ctx(),
+                NoticeQuery {
+                    unsent_only: false,
+                    limit: LIST_LIMIT
+                }
+            ),
+        );
+        let lost = |e: tarpc::client::RpcError| End::Lost(format!("polling failed: {e}"));
+        self.report("runs", runs.map_err(lost)?, ConnEvent::Runs)
+            .await?;
+        self.report("subscribers", subs.map_err(lost)?, ConnEvent::Subscribers)
+            .await?;
+        self.report("notices", notices.map_err(lost)?, ConnEvent::Notices)
+            .await
+    }
+
+    async fn deliveries(&self, notice_id: String) -> Result<(), End> {
+        let reply = self
+            .client
+            .list_deliveries(context_with_timeout(REQUEST_TIMEOUT), notice_id.clone())
+            .await
+            .map_err(|e| End::Lost(format!("reading deliveries failed: {e}")))?;
+        self.report("deliveries", reply, |rows| ConnEvent::Deliveries {
+            notice_id,
+            rows,
+        })
+        .await
+    }
+
+    /// Emit a reply as `event`, or its error as a failed request named `what`.
+    async fn report<T>(
+        &self,
+        what: &'static str,
+        reply: Result<T, ControlError>,
+        event: impl FnOnce(T) -> ConnEvent,
+    ) -> Result<(), End> {
+        let event = match reply {
+            Ok(value) => event(value),
+            Err(e) => ConnEvent::RequestFailed {
+                what,
+                error: e.to_string(),
+            },
+        };
+        emit(self.events, event).await
     }
 
     async fn refresh(&self) -> Result<(), End> {
@@ -194,7 +271,7 @@ impl Session<'_> {
             ),
             Command::ResumeJob(job) => (
                 format!("resume {job}"),
-                c.resume_job(ctx(), job.clone())
+                c.resume_job(ctx(), job.clone(), false)
                     .await
                     .map(|r| r.map(|_| format!("resumed {job}"))),
             ),
@@ -210,8 +287,19 @@ impl Session<'_> {
                     .await
                     .map(|r| r.map(|id| format!("asked run {id} of {job} to stop"))),
             ),
+            Command::Service(name, action) => (
+                format!("{action} {name}"),
+                c.control_service(ctx(), name, action)
+                    .await
+                    .map(|r| r.map(|info| format!("{} is {}", info.name, info.state))),
+            ),
             // Handled by the caller and by `App`; nothing to send.
-            Command::TailLogs { .. } | Command::Confirm { .. } => return Ok(()),
+            Command::TailLogs { .. }
+            | Command::Confirm { .. }
+            | Command::FetchDeliveries(_)
+            | Command::FollowRun(_) => {
+                return Ok(());
+            }
         };
         let event = match result {
             Ok(Ok(text)) => ConnEvent::CommandDone {

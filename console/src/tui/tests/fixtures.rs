@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use chrono::Duration;
 use supersetd_proto::{
-    Access, DaemonStatus, JobInfo, JobName, LogBatch, LogEntry, LogLevel, Outcome, RunId, RunInfo,
-    ServerHello, ServiceInfo, ServiceState, StepInfo, StoreStatus, Trigger,
+    Access, DaemonStatus, DeliveryInfo, DeliveryState, JobInfo, JobName, LogBatch, LogEntry,
+    LogLevel, NoticeInfo, Outcome, RunId, RunInfo, ServerHello, ServiceInfo, ServiceState,
+    StepInfo, StoreStatus, SubscriberInfo, Trigger,
 };
 
 use super::now;
-use crate::tui::msg::{ConnEvent, Msg};
+use crate::tui::msg::{ConnEvent, LogFilter, Msg};
 
 pub fn hello(access: Access) -> Msg {
     Msg::Conn(ConnEvent::Connected(ServerHello {
@@ -56,6 +57,7 @@ pub fn status() -> Msg {
                 None,
             ),
         ],
+        connections: 2,
     }))
 }
 
@@ -123,7 +125,10 @@ pub fn log_entry(seq: u64, level: LogLevel, text: &str) -> LogEntry {
 pub fn logs(min_level: Option<LogLevel>, entries: Vec<LogEntry>, dropped: u64) -> Msg {
     let next_cursor = entries.last().map(|e| e.seq + 1).unwrap_or(0);
     Msg::Conn(ConnEvent::Logs {
-        min_level,
+        filter: LogFilter {
+            min_level,
+            run: None,
+        },
         batch: LogBatch {
             entries,
             next_cursor,
@@ -144,7 +149,101 @@ pub fn sample_logs() -> Msg {
     )
 }
 
+/// Three runs, the newest failed with a Devanagari error in its deliver step.
+pub fn runs() -> Msg {
+    let mut failed = run(9, "update", Outcome::Failed, Some("डिलीवरी विफल 🚫"));
+    failed.steps[0].error = Some("门户返回错误 503 😱".into());
+    Msg::Conn(ConnEvent::Runs(vec![
+        failed,
+        run(8, "官方通知🎓", Outcome::Succeeded, None),
+        run(7, "update", Outcome::Cancelled, None),
+    ]))
+}
+
+fn subscriber(
+    user_id: i64,
+    first: &str,
+    username: Option<&str>,
+    is_active: bool,
+) -> SubscriberInfo {
+    SubscriberInfo {
+        user_id,
+        chat_id: user_id,
+        username: username.map(str::to_owned),
+        first_name: Some(first.to_owned()),
+        last_name: None,
+        is_active,
+        created_at: now() - Duration::days(3),
+        updated_at: now() - Duration::days(1),
+    }
+}
+
+/// Names in three scripts and an emoji; one has left.
+pub fn subscribers() -> Msg {
+    Msg::Conn(ConnEvent::Subscribers(vec![
+        subscriber(1001, "आशा", Some("asha_k"), true),
+        subscriber(1002, "王小明", None, true),
+        subscriber(1003, "Ravi 🎓", Some("ravi"), false),
+    ]))
+}
+
+fn notice(id: &str, title: &str, is_sent: bool) -> NoticeInfo {
+    NoticeInfo {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        source: "Superset".into(),
+        author: "Placement Office".into(),
+        category: None,
+        created_at: now() - Duration::hours(2),
+        saved_at: now() - Duration::hours(2),
+        is_sent,
+        sent_at: None,
+    }
+}
+
+pub fn notices() -> Msg {
+    Msg::Conn(ConnEvent::Notices(vec![
+        notice("n2", "भर्ती अभियान: Acme 🚀", false),
+        notice("n1", "校园招聘 Globex", true),
+    ]))
+}
+
+pub fn deliveries(notice_id: &str) -> Msg {
+    let row = |recipient: &str, state, error: Option<&str>| DeliveryInfo {
+        notice_id: notice_id.to_owned(),
+        recipient: recipient.to_owned(),
+        state,
+        attempts: 2,
+        chunks_sent: 1,
+        message_ids: vec![5],
+        last_error: error.map(str::to_owned),
+        not_before: None,
+        created_at: now() - Duration::hours(1),
+        updated_at: now() - Duration::minutes(5),
+    };
+    Msg::Conn(ConnEvent::Deliveries {
+        notice_id: notice_id.to_owned(),
+        rows: vec![
+            row("user:1001", DeliveryState::Sent, None),
+            row(
+                "user:1003",
+                DeliveryState::Blocked,
+                Some("Forbidden: bot was blocked by the user 🙅"),
+            ),
+        ],
+    })
+}
+
 /// Every kind of data, connected.
 pub fn everything() -> Vec<Msg> {
-    vec![hello(Access::Operator), status(), jobs(), sample_logs()]
+    vec![
+        hello(Access::Operator),
+        status(),
+        jobs(),
+        sample_logs(),
+        runs(),
+        subscribers(),
+        notices(),
+        deliveries("n2"),
+    ]
 }

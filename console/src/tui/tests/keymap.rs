@@ -56,6 +56,9 @@ fn no_key_is_bound_twice_in_one_scope() {
         &[GLOBAL, OVERVIEW][..],
         &[GLOBAL, JOBS],
         &[GLOBAL, LOGS],
+        &[GLOBAL, LIST],
+        &[GLOBAL, RUNS],
+        &[PROMPT, ALWAYS],
         &[CONFIRM],
         &[HELP],
     ] {

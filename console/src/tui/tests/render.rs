@@ -70,8 +70,8 @@ fn logs_view_shows_lines_and_dropped_count() {
 fn every_view_and_popup_draws_at_any_size_without_panicking() {
     let widths = [0, 1, 2, 5, 10, 20, 39, 40, 41, 60, 80, 120, 200];
     let heights = [0, 1, 2, 3, 5, 9, 10, 11, 15, 24, 60];
-    for view in ['1', '2', '3'] {
-        for popup in [None, Some('?'), Some('c')] {
+    for view in ['1', '2', '3', '4', '5', '6'] {
+        for popup in [None, Some('?'), Some('c'), Some('/'), Some(':')] {
             let mut app = connected_app();
             feed(&mut app, [key(view)]);
             if let Some(k) = popup {
@@ -190,4 +190,62 @@ fn renderer_writes_only_when_the_screen_changes() {
     assert_shows(&screen_of(terminal.backend().buffer()), "官方通知🎓");
     renderer.invalidate();
     assert!(renderer.render(&mut terminal, &app).unwrap());
+}
+
+#[test]
+fn runs_view_shows_history_steps_and_errors() {
+    let mut app = connected_app();
+    feed(&mut app, [key('4')]);
+    let s = screen(&app, 80, 24);
+    assert_shows(&s, "#9");
+    assert_shows(&s, "官方通知🎓");
+    assert_shows(&s, "cancelled");
+    assert_shows(&s, "Run #9 steps");
+    assert_shows(&s, "notices_new=3");
+    assert_shows(&s, "error: 门户返回错误 503 😱");
+    assert_shows(&s, "error: डिलीवरी विफल 🚫");
+    let wide = screen(&app, 200, 60);
+    assert_shows(&wide, "12.3s");
+    assert_shows(&screen(&app, 20, 5), "terminal too small");
+    assert_eq!(screen(&app, 1, 1), "t\n");
+}
+
+#[test]
+fn subscribers_view_aligns_names_in_any_script() {
+    let mut app = connected_app();
+    feed(&mut app, [key('5')]);
+    let s = screen(&app, 80, 24);
+    assert_shows(&s, "2 active of 3");
+    assert_shows(&s, "आशा");
+    assert_shows(&s, "王小明");
+    assert_shows(&s, "Ravi 🎓");
+    assert_shows(&s, "@asha_k");
+    // The username column starts at the same display column on every row, whatever the
+    // width of the name before it.
+    let col = |needle: &str| {
+        s.lines()
+            .find(|l| l.contains(needle))
+            .map(|l| Span::raw(&l[..l.find(needle).unwrap()]).width())
+    };
+    assert_eq!(col("@asha_k"), col("@ravi"));
+    assert_eq!(col("@asha_k"), col("-     "));
+    assert_shows(&screen(&app, 200, 60), "Ravi 🎓");
+    assert_shows(&screen(&app, 20, 5), "terminal too small");
+    assert_eq!(screen(&app, 1, 1), "t\n");
+}
+
+#[test]
+fn deliveries_view_shows_notices_and_the_selected_ones_ledger() {
+    let mut app = connected_app();
+    feed(&mut app, [key('6')]);
+    let s = screen(&app, 80, 24);
+    assert_shows(&s, "भर्ती अभियान: Acme 🚀");
+    assert_shows(&s, "校园招聘 Globex");
+    assert_shows(&s, "Deliveries · 1 sent of 2");
+    assert_shows(&s, "user:1003");
+    assert_shows(&s, "blocked");
+    assert_shows(&s, "Forbidden: bot was blocked by the user 🙅");
+    assert_shows(&screen(&app, 200, 60), "user:1001");
+    assert_shows(&screen(&app, 20, 5), "terminal too small");
+    assert_eq!(screen(&app, 1, 1), "t\n");
 }

@@ -7,7 +7,7 @@ use super::fixtures::{everything, hello, log_entry, logs};
 use super::*;
 use crate::tui::app::Popup;
 use crate::tui::keymap::{self, Binding};
-use crate::tui::msg::ConnEvent;
+use crate::tui::msg::{ConnEvent, LogFilter};
 
 fn connected_app() -> App {
     let mut app = app();
@@ -87,7 +87,8 @@ fn viewer_access_makes_the_console_read_only() {
     let mut app = app();
     feed(&mut app, [hello(Access::Viewer)]);
     assert!(app.is_read_only());
-    assert!(feed(&mut app, everything().into_iter().skip(1)).is_empty());
+    let commands = feed(&mut app, everything().into_iter().skip(1));
+    assert!(commands.iter().all(|c| !c.is_mutating()), "{commands:?}");
     assert!(feed(&mut app, [key('2'), key('p')]).is_empty());
 }
 
@@ -99,6 +100,9 @@ fn help_lists_every_binding() {
         ('1', keymap::OVERVIEW),
         ('2', keymap::JOBS),
         ('3', keymap::LOGS),
+        ('4', keymap::RUNS),
+        ('5', keymap::LIST),
+        ('6', keymap::LIST),
     ] {
         let mut app = connected_app();
         feed(&mut app, [key(view), key('?')]);
@@ -163,7 +167,9 @@ fn views_switch_by_number_and_tab() {
     assert_eq!(app.focused_title(), "Overview");
     feed(&mut app, [code(KeyCode::Tab)]);
     assert_eq!(app.focused_title(), "Jobs");
-    feed(&mut app, [code(KeyCode::Tab), code(KeyCode::Tab)]);
+    for _ in 0..5 {
+        feed(&mut app, [code(KeyCode::Tab)]);
+    }
     assert_eq!(app.focused_title(), "Overview");
     feed(
         &mut app,
@@ -172,6 +178,12 @@ fn views_switch_by_number_and_tab() {
             KeyModifiers::SHIFT,
         ))],
     );
+    assert_eq!(app.focused_title(), "Deliveries");
+    feed(&mut app, [key('4')]);
+    assert_eq!(app.focused_title(), "Runs");
+    feed(&mut app, [key('5')]);
+    assert_eq!(app.focused_title(), "Subscribers");
+    feed(&mut app, [key('3')]);
     assert_eq!(app.focused_title(), "Logs");
     feed(&mut app, [key('2')]);
     assert_eq!(app.focused_title(), "Jobs");
@@ -186,7 +198,10 @@ fn level_filter_restarts_the_tail_and_ignores_stale_batches() {
     assert_eq!(
         commands,
         vec![Command::TailLogs {
-            min_level: Some(LogLevel::Debug)
+            filter: LogFilter {
+                min_level: Some(LogLevel::Debug),
+                run: None,
+            }
         }]
     );
     let s = screen(&app, 80, 24);
@@ -215,7 +230,7 @@ fn level_filter_restarts_the_tail_and_ignores_stale_batches() {
     let levels: Vec<_> = cycle
         .into_iter()
         .map(|c| match c {
-            Command::TailLogs { min_level } => min_level,
+            Command::TailLogs { filter } => filter.min_level,
             other => panic!("unexpected {other:?}"),
         })
         .collect();
@@ -302,4 +317,140 @@ fn under_the_size_notice_only_quitting_works() {
     assert_eq!(app.popups(), &[Popup::Help]);
     feed(&mut app, [Msg::Resize(20, 5), key('q')]);
     assert!(app.should_quit());
+}
+
+fn typed(text: &str) -> Vec<Msg> {
+    text.chars().map(key).collect()
+}
+
+#[test]
+fn colon_commands_go_through_the_same_gates_as_keys() {
+    let mut app = connected_app();
+    let mut msgs = vec![key(':')];
+    msgs.extend(typed("pause official"));
+    msgs.push(code(KeyCode::Enter));
+    assert_eq!(feed(&mut app, msgs), [Command::PauseJob("official".into())]);
+    let mut msgs = vec![key(':')];
+    msgs.extend(typed("run updatx"));
+    msgs.extend([code(KeyCode::Backspace), key('e'), code(KeyCode::Enter)]);
+    assert_eq!(feed(&mut app, msgs), [Command::RunJob("update".into())]);
+    // cancel asks first; nothing is sent until `y`.
+    let mut msgs = vec![key(':')];
+    msgs.extend(typed("cancel update"));
+    msgs.push(code(KeyCode::Enter));
+    assert!(feed(&mut app, msgs).is_empty());
+    assert!(matches!(app.popups().last(), Some(Popup::Confirm { .. })));
+    assert_eq!(
+        feed(&mut app, [key('y')]),
+        [Command::CancelJob("update".into())]
+    );
+    // A view by name, and a mistake reported in the footer.
+    let mut msgs = vec![key(':')];
+    msgs.extend(typed("runs"));
+    msgs.push(code(KeyCode::Enter));
+    feed(&mut app, msgs);
+    assert_eq!(app.focused_title(), "Runs");
+    let mut msgs = vec![key(':')];
+    msgs.extend(typed("frob"));
+    msgs.push(code(KeyCode::Enter));
+    feed(&mut app, msgs);
+    assert_shows(&screen(&app, 120, 24), "unknown command \"frob\"");
+    // Esc closes without doing anything; q typed in a prompt is text, not quit.
+    let mut msgs = vec![key(':'), key('q'), code(KeyCode::Esc)];
+    msgs.push(key('2'));
+    assert!(feed(&mut app, msgs).is_empty());
+    assert!(!app.should_quit());
+    assert_eq!(app.focused_title(), "Jobs");
+}
+
+#[test]
+fn colon_commands_are_refused_when_read_only() {
+    let mut app = app_with(true, Theme::plain());
+    feed(&mut app, super::fixtures::everything());
+    let mut msgs = vec![key(':')];
+    msgs.extend(typed("run update"));
+    msgs.push(code(KeyCode::Enter));
+    assert!(feed(&mut app, msgs).is_empty());
+    assert_shows(&screen(&app, 100, 24), "read-only");
+}
+
+#[test]
+fn slash_filters_the_focused_view() {
+    let mut app = connected_app();
+    feed(&mut app, [key('5')]);
+    let mut msgs = vec![key('/')];
+    msgs.extend(typed("王"));
+    assert_shows(&screen(app_after(&mut app, msgs), 80, 24), "/王");
+    feed(&mut app, [code(KeyCode::Enter)]);
+    let s = screen(&app, 80, 24);
+    assert_shows(&s, "王小明");
+    assert_hides(&s, "आशा");
+    assert_shows(&s, "filter \"王\"");
+    // An empty filter shows everything again.
+    feed(&mut app, [key('/'), code(KeyCode::Enter)]);
+    assert_shows(&screen(&app, 80, 24), "आशा");
+    // In the logs view it searches the lines held.
+    feed(&mut app, [key('3'), key('/')]);
+    feed(&mut app, typed("429"));
+    feed(&mut app, [code(KeyCode::Enter)]);
+    let s = screen(&app, 100, 24);
+    assert_shows(&s, "聊天 🚀");
+    assert_hides(&s, "fetched items=3");
+}
+
+#[test]
+fn moving_in_the_deliveries_view_asks_for_that_notices_ledger() {
+    let mut app = connected_app();
+    feed(&mut app, [key('6')]);
+    assert_eq!(
+        feed(&mut app, [key('j')]),
+        [Command::FetchDeliveries("n1".into())]
+    );
+    assert!(
+        feed(&mut app, [key('j')]).is_empty(),
+        "already at the last notice"
+    );
+    let refreshed = feed(&mut app, [super::fixtures::notices()]);
+    assert_eq!(
+        refreshed,
+        [Command::FetchDeliveries("n1".into())],
+        "a refresh reloads the selection"
+    );
+}
+
+fn app_after(app: &mut App, msgs: Vec<Msg>) -> &App {
+    feed(app, msgs);
+    app
+}
+
+#[test]
+fn enter_on_a_run_follows_its_logs_and_follow_alone_returns_to_all() {
+    let mut app = connected_app();
+    let commands = feed(&mut app, [key('4'), code(KeyCode::Enter)]);
+    let run9 = LogFilter {
+        min_level: None,
+        run: Some(supersetd_proto::RunId(9)),
+    };
+    assert_eq!(commands, [Command::TailLogs { filter: run9 }]);
+    assert_eq!(app.focused_title(), "Logs");
+    assert_shows(&screen(&app, 100, 24), "run #9 (:follow for all)");
+    // Lines of the old, unfiltered tail that arrive late are not shown as the run's.
+    feed(
+        &mut app,
+        [logs(
+            None,
+            vec![log_entry(30, LogLevel::Info, "other run")],
+            0,
+        )],
+    );
+    assert_hides(&screen(&app, 100, 24), "other run");
+    let mut msgs = vec![key(':')];
+    msgs.extend(typed("follow"));
+    msgs.push(code(KeyCode::Enter));
+    assert_eq!(
+        feed(&mut app, msgs),
+        [Command::TailLogs {
+            filter: LogFilter::default()
+        }]
+    );
 }

@@ -18,10 +18,11 @@ use ratatui::widgets::Paragraph;
 use supersetd_proto::{LogEntry, LogLevel};
 
 use crate::tui::keymap::{self, Action, Binding};
-use crate::tui::msg::{Command, ConnEvent, Msg};
+use crate::tui::msg::{Command, ConnEvent, LogFilter, Msg};
 use crate::tui::theme::Theme;
 use crate::tui::views::View;
 use crate::tui::widgets::format;
+use crate::tui::widgets::list::matches;
 
 /// Lines kept in memory. Rendering cost grows with what is held (k9s caps at 5000 for the
 /// same reason); an operator who needs more reads the log file.
@@ -30,7 +31,7 @@ pub const MAX_LINES: usize = 5000;
 pub struct LogsView {
     theme: Theme,
     entries: VecDeque<LogEntry>,
-    min_level: Option<LogLevel>,
+    filter: LogFilter,
     /// Lines counted as dropped by the daemon since the tail (re)started.
     dropped: u64,
     /// Lines evicted here because [`MAX_LINES`] was reached.
@@ -40,6 +41,8 @@ pub struct LogsView {
     /// Rows of log text the last resize left room for; the page size for PgUp/PgDn.
     page: usize,
     error: Option<String>,
+    /// `/` search: only lines containing this (case-insensitive) are shown.
+    search: String,
 }
 
 impl LogsView {
@@ -47,12 +50,13 @@ impl LogsView {
         LogsView {
             theme,
             entries: VecDeque::new(),
-            min_level: None,
+            filter: LogFilter::default(),
             dropped: 0,
             evicted: 0,
             scroll_back: 0,
             page: 10,
             error: None,
+            search: String::new(),
         }
     }
 
@@ -61,7 +65,7 @@ impl LogsView {
     }
 
     pub fn min_level(&self) -> Option<LogLevel> {
-        self.min_level
+        self.filter.min_level
     }
 
     fn clear(&mut self) {
@@ -119,10 +123,10 @@ impl LogsView {
             Action::Top => self.scroll_back = max,
             Action::Bottom => self.scroll_back = 0,
             Action::CycleLevel => {
-                self.min_level = Self::next_level(self.min_level);
+                self.filter.min_level = Self::next_level(self.filter.min_level);
                 self.clear();
                 return Some(Command::TailLogs {
-                    min_level: self.min_level,
+                    filter: self.filter,
                 });
             }
             _ => {}
@@ -158,10 +162,13 @@ impl LogsView {
 
     fn status_line(&self) -> Line<'static> {
         let t = self.theme;
-        let level = match self.min_level {
+        let mut level = match self.filter.min_level {
             None => "all levels".to_owned(),
             Some(l) => format!("level ≥ {l}"),
         };
+        if let Some(run) = self.filter.run {
+            level.push_str(&format!(" · run #{run} (:follow for all)"));
+        }
         let mut spans = vec![
             Span::styled("Logs", t.title()),
             Span::styled(
@@ -169,6 +176,12 @@ impl LogsView {
                 t.dim(),
             ),
         ];
+        if !self.search.is_empty() {
+            spans.push(Span::styled(
+                format!(" · search \"{}\"", self.search),
+                t.accent(),
+            ));
+        }
         if self.is_following() {
             spans.push(Span::styled(" · following", t.accent()));
         } else {
@@ -199,17 +212,26 @@ impl View for LogsView {
     fn update(&mut self, msg: &Msg) -> Option<Command> {
         match msg {
             Msg::Resize(_, height) => self.page = usize::from(height.saturating_sub(6)),
-            Msg::Conn(ConnEvent::Logs { min_level, batch }) if *min_level == self.min_level => {
+            Msg::Conn(ConnEvent::Logs { filter, batch }) if *filter == self.filter => {
                 self.error = None;
                 self.push_batch(&batch.entries, batch.dropped);
             }
-            Msg::Conn(ConnEvent::LogsReset { min_level }) if *min_level == self.min_level => {
-                self.clear()
-            }
+            Msg::Conn(ConnEvent::LogsReset { filter }) if *filter == self.filter => self.clear(),
             Msg::Conn(ConnEvent::RequestFailed {
                 what: "logs",
                 error,
             }) => self.error = Some(error.clone()),
+            Msg::Filter(text) => {
+                self.search = text.clone();
+                self.scroll_back = 0;
+            }
+            Msg::FollowRun(run) if *run != self.filter.run => {
+                self.filter.run = *run;
+                self.clear();
+                return Some(Command::TailLogs {
+                    filter: self.filter,
+                });
+            }
             Msg::Action(action) => return self.act(*action),
             _ => {}
         }
@@ -227,11 +249,15 @@ impl View for LogsView {
             );
             return;
         }
-        let end = self.entries.len().saturating_sub(self.scroll_back);
-        let start = end.saturating_sub(usize::from(body.height));
-        let lines: Vec<Line> = self
+        let shown: Vec<&LogEntry> = self
             .entries
-            .range(start..end)
+            .iter()
+            .filter(|e| matches(&self.search, &[&e.text, &e.target]))
+            .collect();
+        let end = shown.len().saturating_sub(self.scroll_back);
+        let start = end.saturating_sub(usize::from(body.height));
+        let lines: Vec<Line> = shown[start..end]
+            .iter()
             .map(|e| self.entry_line(e))
             .collect();
         frame.render_widget(Paragraph::new(lines), body);

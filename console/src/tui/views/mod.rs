@@ -2,9 +2,12 @@
 //! `update` (pure: a [`Msg`] in, maybe a [`Command`] out), `draw` (read-only) and `bindings`
 //! (its rows of the keymap). `App` routes to them and never reaches into their state.
 
+pub mod deliveries;
 pub mod jobs;
 pub mod logs;
 pub mod overview;
+pub mod runs;
+pub mod subscribers;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

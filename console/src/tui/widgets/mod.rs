@@ -3,6 +3,7 @@
 
 pub mod chrome;
 pub mod format;
+pub mod list;
 pub mod popup;
 
 use ratatui::layout::Rect;

@@ -87,3 +87,14 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, prompt: &str, theme: Theme) {
         popup,
     );
 }
+
+/// The `/` or `:` line being typed, drawn over the footer (as in vim and k9s).
+pub fn draw_prompt(frame: &mut Frame, footer: Rect, sigil: char, text: &str, theme: Theme) {
+    frame.render_widget(Clear, footer);
+    let line = Line::from(vec![
+        Span::styled(sigil.to_string(), theme.accent()),
+        Span::raw(text.to_owned()),
+        Span::styled("▏", theme.accent()),
+    ]);
+    frame.render_widget(Paragraph::new(line), footer);
+}

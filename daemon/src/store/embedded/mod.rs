@@ -33,6 +33,7 @@
 //! Every trait method is exactly one transaction ([`EmbeddedStore::write`] or
 //! [`EmbeddedStore::read`]); a closure that fails drops its transaction, which rolls back.
 
+mod audit;
 mod convert;
 mod ledger;
 mod notices;
@@ -52,8 +53,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use supersetd_proto::{JobName, RunId, RunInfo, Trigger};
 
 use super::{
-    Delivery, JobProfile, JobState, Notice, Recipient, Store, StoreDescription, StoreError,
-    StoreResult, SubscribeOutcome, Subscriber, SubscriberProfile,
+    AuditRecord, Delivery, JobProfile, JobState, Notice, Recipient, Store, StoreDescription,
+    StoreError, StoreResult, SubscribeOutcome, Subscriber, SubscriberProfile,
 };
 
 /// The SQLite-backed [`Store`]. Cheap to share behind an `Arc`.
@@ -290,6 +291,22 @@ impl Store for EmbeddedStore {
         self.write(move |tx| runs::save(tx, &run)).await
     }
 
+    async fn record_run(&self, run: &RunInfo) -> StoreResult<RunId> {
+        let run = run.clone();
+        self.write(move |tx| runs::record(tx, &run)).await
+    }
+
+    async fn prune_runs(
+        &self,
+        job: &JobName,
+        keep: u32,
+        older_than: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let job = job.clone();
+        self.write(move |tx| runs::prune(tx, &job, keep, older_than))
+            .await
+    }
+
     async fn get_run(&self, id: RunId) -> StoreResult<Option<RunInfo>> {
         self.read(move |tx| runs::get(tx, id)).await
     }
@@ -302,5 +319,14 @@ impl Store for EmbeddedStore {
 
     async fn running_runs(&self) -> StoreResult<Vec<RunInfo>> {
         self.read(|tx| runs::running(tx)).await
+    }
+
+    async fn append_audit(&self, record: &AuditRecord) -> StoreResult<u64> {
+        let record = record.clone();
+        self.write(move |tx| audit::append(tx, &record)).await
+    }
+
+    async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        self.read(move |tx| audit::list(tx, limit)).await
     }
 }

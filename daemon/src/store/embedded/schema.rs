@@ -100,8 +100,23 @@ CREATE INDEX runs_by_job ON runs (job, id DESC);
 CREATE INDEX runs_running ON runs (id) WHERE outcome = 'running';
 "#;
 
+/// The operator audit log (`supersetctl audit`).
+const V2: &str = r#"
+CREATE TABLE audit_log (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms  INTEGER NOT NULL,
+    uid    INTEGER NOT NULL,
+    user   TEXT,
+    pid    INTEGER,
+    client TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    error  TEXT
+) STRICT;
+"#;
+
 /// `MIGRATIONS[i]` upgrades a database at version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this code writes.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -5,8 +5,8 @@
 //!
 //! Database `SupersetPlacement` (configurable) with the collections and field names of the
 //! original (reference section 9): `Users`, `Notices`, `Jobs`; and the port's own `Deliveries`,
-//! `JobRuns`, `JobState`, `Counters` and `Leases`. One file per record family
-//! ([`subscribers`], [`notices`], [`ledger`], [`runs`], [`lease`]); a new trait method goes in
+//! `JobRuns`, `JobState`, `Counters`, `Leases` and `AuditLog`. One file per record family
+//! ([`subscribers`], [`notices`], [`ledger`], [`runs`], [`lease`], [`audit`]); a new trait method goes in
 //! the file of its family plus one line in the `impl Store` below.
 //!
 //! # Atomicity without transactions
@@ -33,6 +33,7 @@
 //! has a deadline ([`MongoSettings::operation_timeout`]) and fails with `Unavailable` when the
 //! server does not answer in time; the driver reconnects by itself when it returns.
 
+mod audit;
 mod errors;
 mod fields;
 mod indexes;
@@ -56,8 +57,8 @@ use tokio::sync::OnceCell;
 
 use self::errors::ErrorMapper;
 use super::{
-    Delivery, JobProfile, JobState, LeaseState, Notice, Recipient, Store, StoreDescription,
-    StoreError, StoreResult, SubscribeOutcome, Subscriber, SubscriberProfile,
+    AuditRecord, Delivery, JobProfile, JobState, LeaseState, Notice, Recipient, Store,
+    StoreDescription, StoreError, StoreResult, SubscribeOutcome, Subscriber, SubscriberProfile,
 };
 use crate::secret::Secret;
 
@@ -71,6 +72,7 @@ pub(super) mod coll {
     pub const JOB_STATE: &str = "JobState";
     pub const COUNTERS: &str = "Counters";
     pub const LEASES: &str = "Leases";
+    pub const AUDIT_LOG: &str = "AuditLog";
 }
 
 /// How to reach the database.
@@ -333,6 +335,19 @@ impl Store for MongoStore {
         self.run(runs::save(&self.db, run)).await
     }
 
+    async fn record_run(&self, run: &RunInfo) -> StoreResult<RunId> {
+        self.run(runs::record(&self.db, run)).await
+    }
+
+    async fn prune_runs(
+        &self,
+        job: &JobName,
+        keep: u32,
+        older_than: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.run(runs::prune(&self.db, job, keep, older_than)).await
+    }
+
     async fn get_run(&self, id: RunId) -> StoreResult<Option<RunInfo>> {
         self.run(runs::get(&self.db, id)).await
     }
@@ -358,5 +373,13 @@ impl Store for MongoStore {
 
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
         self.run(lease::release(&self.db, name, holder)).await
+    }
+
+    async fn append_audit(&self, record: &AuditRecord) -> StoreResult<u64> {
+        self.run(audit::append(&self.db, record)).await
+    }
+
+    async fn list_audit(&self, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        self.run(audit::list(&self.db, limit)).await
     }
 }

@@ -21,7 +21,7 @@ pub(super) async fn create(
     trigger: Trigger,
     started_at: DateTime<Utc>,
 ) -> StoreResult<RunId> {
-    let id = next_run_id(db).await?;
+    let id = next_id(db, coll::JOB_RUNS).await?;
     let run = doc! {
         "_id": id,
         "job": &job.0,
@@ -40,16 +40,14 @@ pub(super) async fn create(
     Ok(RunId(to_u64(coll::JOB_RUNS, "_id", id)?))
 }
 
-/// The first call creates the counter; when two do so at once, the loser's duplicate-key
-/// error sends it round again to increment the winner's document.
-async fn next_run_id(db: &Db) -> StoreResult<i64> {
+/// The next id of the sequence `name` (a `Counters` document). The first call creates the
+/// counter; when two do so at once, the loser's duplicate-key error sends it round again to
+/// increment the winner's document.
+pub(super) async fn next_id(db: &Db, name: &str) -> StoreResult<i64> {
     for _ in 0..2 {
         let counter = db
             .coll(coll::COUNTERS)
-            .find_one_and_update(
-                doc! { "_id": coll::JOB_RUNS },
-                doc! { "$inc": { "seq": 1_i64 } },
-            )
+            .find_one_and_update(doc! { "_id": name }, doc! { "$inc": { "seq": 1_i64 } })
             .upsert(true)
             .return_document(ReturnDocument::After)
             .await;
@@ -61,9 +59,66 @@ async fn next_run_id(db: &Db) -> StoreResult<i64> {
         }
     }
     Err(StoreError::Other {
-        reason: "cannot allocate a run id (the Counters document did not update); try again"
-            .to_owned(),
+        reason: format!(
+            "cannot allocate an id for {name} (the Counters document did not update); try again"
+        ),
     })
+}
+
+/// A run that is already over (a missed or skipped tick): a new id, then its record. A crash
+/// between the two leaves a `running` record that the next start closes as interrupted.
+pub(super) async fn record(db: &Db, run: &RunInfo) -> StoreResult<RunId> {
+    let id = create(db, &run.job, run.trigger, run.started_at).await?;
+    save(db, &RunInfo { id, ..run.clone() }).await?;
+    Ok(id)
+}
+
+/// Retention: `job`'s finished runs beyond the newest `keep`, and those started before
+/// `older_than`, except the newest finished run. Decided here over the ids and start times,
+/// then one `delete_many` (each deletion is atomic; a retry deletes what is left).
+pub(super) async fn prune(
+    db: &Db,
+    job: &JobName,
+    keep: u32,
+    older_than: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let running = to_bson(&Outcome::Running)?;
+    let docs: Vec<Document> = db
+        .coll(coll::JOB_RUNS)
+        .find(doc! { "job": &job.0 })
+        .sort(doc! { "_id": -1 })
+        .projection(doc! { "_id": 1, "started_at": 1, "outcome": 1 })
+        .await
+        .map_err(|e| db.err(e))?
+        .try_collect()
+        .await
+        .map_err(|e| db.err(e))?;
+    // The newest `keep` count runs in progress too, as in the embedded store.
+    let keep = keep.max(1) as usize;
+    let mut doomed = Vec::new();
+    let mut newest_finished_seen = false;
+    for (i, d) in docs.iter().enumerate() {
+        if d.get("outcome") == Some(&running) {
+            continue;
+        }
+        if !std::mem::replace(&mut newest_finished_seen, true) {
+            continue;
+        }
+        let f = Fields::new(coll::JOB_RUNS, d);
+        let old = f.opt_date("started_at")?.is_some_and(|t| t < older_than);
+        if i >= keep || old {
+            doomed.push(f.i64("_id")?);
+        }
+    }
+    if doomed.is_empty() {
+        return Ok(0);
+    }
+    let deleted = db
+        .coll(coll::JOB_RUNS)
+        .delete_many(doc! { "_id": { "$in": doomed } })
+        .await
+        .map_err(|e| db.err(e))?;
+    Ok(deleted.deleted_count)
 }
 
 pub(super) async fn save(db: &Db, run: &RunInfo) -> StoreResult<()> {

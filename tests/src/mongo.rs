@@ -13,8 +13,23 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-/// The version `scripts/mongo` installs; shown in test logs.
+/// The version `scripts/mongo` installs.
 pub const NX_VERSION: &str = "0.8.1";
+
+/// The version actually installed next to `binary`, asked of its venv's Python.
+fn installed_version(binary: &Path) -> String {
+    let python = binary.with_file_name("python");
+    Command::new(python)
+        .args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('nx-27017'))",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| format!("(version unknown; scripts/mongo installs {NX_VERSION})"))
+}
 
 pub struct MongoServer {
     child: Option<Child>,
@@ -70,7 +85,8 @@ impl MongoServer {
         };
         server.launch();
         eprintln!(
-            "MongoDB test server: nx-27017 {NX_VERSION} at {}",
+            "MongoDB test server: nx-27017 {} at {}",
+            installed_version(&server.binary),
             server.uri()
         );
         Some(server)

@@ -358,3 +358,42 @@ async fn a_database_down_at_start_does_not_stop_the_daemon() {
     let subs = w.daemon.ctl_json(&["subscribers"]);
     assert_eq!(subs.as_array().map(Vec::len), Some(1), "{subs}");
 }
+
+/// `supersetctl mark-sent --all` on the Python system's database: its unsent notices are
+/// recorded as delivered (for the website too) and never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mark_sent_all_covers_the_python_systems_backlog() {
+    let Some(server) = MongoServer::start() else {
+        return;
+    };
+    seed(&raw(&server).await).await;
+    // No bot token: nothing can be delivered before the operator decides.
+    let ep = Endpoints {
+        extra: format!(
+            "[store]\nbackend = \"mongodb\"\nmongodb_uri = {:?}\n",
+            server.uri()
+        ),
+        ..Endpoints::default()
+    };
+    let d = Daemon::new(&ep);
+    d.start();
+    let marked = d.ctl_json(&["mark-sent", "--all"]);
+    assert_eq!(marked["marked"], 2, "{marked}");
+    let notices = raw(&server).await.collection::<Document>("Notices");
+    let unsent = notices
+        .count_documents(doc! { "sent_to_telegram": { "$ne": true } })
+        .await
+        .unwrap();
+    assert_eq!(unsent, 0);
+    let one = notices
+        .find_one(doc! { "id": "py-unsent-1" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        one.get("sent_at").is_some_and(|v| *v != Bson::Null),
+        "{one}"
+    );
+    let again = d.ctl_json(&["mark-sent", "--all"]);
+    assert_eq!(again["marked"], 0, "{again}");
+}

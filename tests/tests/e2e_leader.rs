@@ -52,9 +52,10 @@ fn run_update(d: &Daemon) {
     let out = d.ctl(&["run", "update", "--wait"]);
     assert!(
         out.status.success(),
-        "run update failed: {}{}",
+        "run update failed: {}{}\n--- daemon log ---\n{}",
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stderr),
+        d.log()
     );
 }
 

@@ -59,6 +59,9 @@ pub enum LateCause {
     DaemonDown,
     /// The process was running but woke late (host suspended, clock stepped forward).
     WokeLate,
+    /// This daemon had just come to lead a shared store: the daemon that led before it
+    /// stopped without handling these ticks (or the store could not be reached to tell).
+    LeaderLost,
 }
 
 impl LateCause {
@@ -66,6 +69,9 @@ impl LateCause {
         match self {
             LateCause::DaemonDown => "missed: the daemon was not running",
             LateCause::WokeLate => "missed: the daemon woke late (host suspended or clock changed)",
+            LateCause::LeaderLost => {
+                "missed: no daemon ran it (the leader stopped, or the store could not be reached)"
+            }
         }
     }
 }

@@ -23,6 +23,7 @@ pub(super) async fn run_timer(scheduler: Scheduler, job: JobName, started: DateT
         return;
     };
     let mut cursor = initial_cursor(&scheduler, &job, started).await;
+    let mut leading = scheduler.standby().is_none();
     loop {
         let tick = spec
             .expr
@@ -38,8 +39,12 @@ pub(super) async fn run_timer(scheduler: Scheduler, job: JobName, started: DateT
             lock(&scheduler.inner.follow_ups).remove(&job);
             fire_retry(&scheduler, &job).await;
         }
-        if tick.is_some_and(|t| t <= now) {
-            cursor = handle_due(&scheduler, &spec, cursor, now, started).await;
+        // A daemon that has just come to lead handles at once what the old leader left,
+        // rather than at its next tick (which may be hours away).
+        let was_leading = std::mem::replace(&mut leading, scheduler.standby().is_none());
+        let took_over = leading && !was_leading;
+        if took_over || tick.is_some_and(|t| t <= now) {
+            cursor = handle_due(&scheduler, &spec, cursor, now, started, took_over).await;
         }
     }
 }
@@ -74,11 +79,23 @@ async fn wait_for(s: &Scheduler, target: Option<DateTime<Utc>>) -> bool {
         tokio::select! {
             _ = s.inner.shutdown.cancelled() => return false,
             _ = &mut changed => return true,
+            _ = role_change(s) => return true,
             // Woken at the deadline or by a clock step: look at the time again.
             _ = sleep => {
                 s.inner.wakeups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
+    }
+}
+
+/// Resolves when this daemon's leadership role changes; never without leadership.
+async fn role_change(s: &Scheduler) {
+    let Some(leadership) = s.inner.leadership.get() else {
+        return std::future::pending().await;
+    };
+    let mut role = leadership.watch();
+    if role.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -94,6 +111,7 @@ async fn handle_due(
     cursor: DateTime<Utc>,
     now: DateTime<Utc>,
     started: DateTime<Utc>,
+    took_over: bool,
 ) -> DateTime<Utc> {
     if let Some(why) = s.standby() {
         tracing::debug!(job = %spec.name, reason = %why, "tick passed over: the leader handles it");
@@ -109,10 +127,10 @@ async fn handle_due(
     let Some(&newest) = ticks.last() else {
         return cursor;
     };
-    let cause = if ticks[0] < started {
-        LateCause::DaemonDown
-    } else {
-        LateCause::WokeLate
+    let cause = match (took_over, ticks[0] < started) {
+        (true, _) => LateCause::LeaderLost,
+        (false, true) => LateCause::DaemonDown,
+        (false, false) => LateCause::WokeLate,
     };
     let due = Due {
         ticks,

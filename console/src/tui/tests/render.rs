@@ -24,6 +24,7 @@ fn overview_shows_process_store_and_services() {
     assert_shows(&s, "connected · supersetd 0.1.0 · pid 4242 · up 3h 12m");
     assert_shows(&s, "pid 4242");
     assert_shows(&s, "rss 13.0 MiB");
+    assert_shows(&s, "clients 2");
     assert_shows(&s, "embedded  healthy");
     assert_shows(&s, "/var/lib/supersetd/store.db");
     assert_shows(&s, "backoff");

@@ -98,7 +98,12 @@ impl Control for FakeDaemon {
         self.state.lock().unwrap().paused = true;
         Ok(self.job())
     }
-    async fn resume_job(self, _: Context, job: JobName) -> Result<JobInfo, ControlError> {
+    async fn resume_job(
+        self,
+        _: Context,
+        job: JobName,
+        _catch_up: bool,
+    ) -> Result<JobInfo, ControlError> {
         self.record(&format!("resume {job}"));
         self.state.lock().unwrap().paused = false;
         Ok(self.job())

@@ -17,6 +17,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::scheduler::MisfirePolicy;
 use crate::scheduler::cron::CronExpr;
 use crate::secret::Secret;
 
@@ -146,13 +147,29 @@ pub struct DeliveryConfig {
 pub struct SchedulerConfig {
     #[serde(serialize_with = "zone_name")]
     pub timezone: Tz,
+    /// Run records kept per job (the newest); older ones are deleted.
+    pub history_keep_runs: u32,
+    /// Run records older than this many days are deleted.
+    pub history_keep_days: u32,
     pub jobs: Vec<JobConfig>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One job, every setting resolved.
+#[derive(Debug, Clone, Serialize)]
 pub struct JobConfig {
     pub name: String,
     pub schedule: String,
+    /// The zone the schedule is read in; default the scheduler's.
+    #[serde(serialize_with = "zone_name")]
+    pub timezone: Tz,
+    /// What to do with ticks that passed while the daemon was down or asleep.
+    pub misfire: MisfirePolicy,
+    /// A tick this late or less still runs as a normal scheduled run.
+    pub grace_secs: u64,
+    /// With `misfire = "catch-up"`: at most this many missed ticks are run.
+    pub catch_up_limit: u32,
+    /// A run is cancelled and recorded as timed out after this long.
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -204,16 +221,15 @@ pub const MONGODB_UNAVAILABLE: &str =
 pub const KNOWN_JOBS: &[&str] = &["update", "official"];
 
 /// The original schedules: 00:00 and hourly 08:00–23:00 IST; official at noon.
-fn default_jobs() -> Vec<JobConfig> {
+fn default_jobs() -> Vec<raw::RawJob> {
+    let job = |name: &str, schedule: &str| raw::RawJob {
+        name: name.into(),
+        schedule: schedule.into(),
+        ..raw::RawJob::default()
+    };
     vec![
-        JobConfig {
-            name: "update".into(),
-            schedule: "0 0,8-23 * * *".into(),
-        },
-        JobConfig {
-            name: "official".into(),
-            schedule: "0 12 * * *".into(),
-        },
+        job("update", "0 0,8-23 * * *"),
+        job("official", "0 12 * * *"),
     ]
 }
 

@@ -28,9 +28,10 @@ pub use types::*;
 /// [`Control`] trait.
 ///
 /// - 1: status, jobs, runs, logs, subscribers, shutdown.
-/// - 2: services, notices, deliveries, broadcast, mark-sent, audit; `LogQuery::target`,
-///   `DaemonStatus::connections`.
-pub const PROTO_VERSION: u32 = 2;
+/// - 2: `resume_job(catch_up)` (the scheduler issue).
+/// - 3: services, notices, deliveries, broadcast, mark-sent, audit; `LogQuery::target`,
+///   `DaemonStatus::connections` (the operator issue).
+pub const PROTO_VERSION: u32 = 3;
 
 /// The largest frame either side accepts. Log batches are the biggest replies; 16 MiB leaves
 /// room for a full ring of long lines while stopping a corrupt length prefix from making the
@@ -57,8 +58,9 @@ pub trait Control {
     async fn wait_run(run: RunId, wait_ms: u64) -> Result<Option<RunInfo>, ControlError>;
     /// Stop scheduling `job`. A run in progress is not touched.
     async fn pause_job(job: JobName) -> Result<JobInfo, ControlError>;
-    /// Schedule `job` again from its next tick.
-    async fn resume_job(job: JobName) -> Result<JobInfo, ControlError>;
+    /// Schedule `job` again from its next tick. Ticks skipped while it was paused are not
+    /// made up for, unless `catch_up`: then it also runs once now if any were skipped.
+    async fn resume_job(job: JobName, catch_up: bool) -> Result<JobInfo, ControlError>;
     /// Ask a running run (by id, or the active run of a job) to stop. Cooperative: the run ends
     /// at its next checkpoint and is recorded as cancelled.
     async fn cancel(target: CancelTarget) -> Result<RunId, ControlError>;

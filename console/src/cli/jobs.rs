@@ -178,7 +178,8 @@ fn summary(out: &mut impl Write, run: &RunInfo, style: &Style) -> std::io::Resul
     Ok(())
 }
 
-pub async fn pause(env: &Env, job: String, pause: bool) -> Result<Exit, CliError> {
+/// `pause JOB` (`pause`), or `resume JOB [--catch-up]`.
+pub async fn pause(env: &Env, job: String, pause: bool, catch_up: bool) -> Result<Exit, CliError> {
     let client = env.connect().await?;
     let verb = if pause { "pause" } else { "resume" };
     let what = format!("cannot {verb} {job}");
@@ -188,7 +189,7 @@ pub async fn pause(env: &Env, job: String, pause: bool) -> Result<Exit, CliError
             if pause {
                 c.pause_job(ctx, name).await
             } else {
-                c.resume_job(ctx, name).await
+                c.resume_job(ctx, name, catch_up).await
             }
         })
         .await

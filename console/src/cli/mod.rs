@@ -62,7 +62,12 @@ pub enum Command {
     /// Stop scheduling JOB (a run in progress continues).
     Pause { job: String },
     /// Schedule JOB again.
-    Resume { job: String },
+    Resume {
+        job: String,
+        /// Also run once now if ticks were skipped while the job was paused.
+        #[arg(long)]
+        catch_up: bool,
+    },
     /// Cancel the active run of JOB, or the run with id RUN_ID.
     Cancel {
         #[arg(value_name = "JOB|RUN_ID")]
@@ -284,8 +289,8 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         }
         Command::Jobs(_) => jobs::list(&env).await,
         Command::Run { job, wait } => jobs::run(&env, job, wait).await,
-        Command::Pause { job } => jobs::pause(&env, job, true).await,
-        Command::Resume { job } => jobs::pause(&env, job, false).await,
+        Command::Pause { job } => jobs::pause(&env, job, true, false).await,
+        Command::Resume { job, catch_up } => jobs::pause(&env, job, false, catch_up).await,
         Command::Cancel { target } => jobs::cancel(&env, target).await,
         Command::Runs { job, limit } => runs::list(&env, job, limit).await,
         Command::Logs(args) => logs::logs(&env, args).await,

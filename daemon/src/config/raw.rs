@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{AccountConfig, JobConfig};
+use super::AccountConfig;
 use crate::secret::Secret;
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,7 +97,21 @@ pub struct RawDelivery {
 #[serde(deny_unknown_fields)]
 pub struct RawScheduler {
     pub timezone: Option<String>,
-    pub jobs: Option<Vec<JobConfig>>,
+    pub history_keep_runs: Option<u32>,
+    pub history_keep_days: Option<u32>,
+    pub jobs: Option<Vec<RawJob>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJob {
+    pub name: String,
+    pub schedule: String,
+    pub timezone: Option<String>,
+    pub misfire: Option<String>,
+    pub grace_secs: Option<u64>,
+    pub catch_up_limit: Option<u32>,
+    pub timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

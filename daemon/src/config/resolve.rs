@@ -385,15 +385,11 @@ fn delivery_config(raw: raw::RawDelivery) -> Result<DeliveryConfig, ConfigError>
 
 fn scheduler_config(raw: raw::RawScheduler) -> Result<SchedulerConfig, ConfigError> {
     let zone = raw.timezone.unwrap_or_else(|| "Asia/Kolkata".into());
-    let timezone: Tz = zone.parse().map_err(|_| {
-        invalid(
-            "scheduler.timezone",
-            format!("{zone:?} is not an IANA time zone name"),
-        )
-    })?;
-    let jobs = raw.jobs.unwrap_or_else(default_jobs);
+    let timezone = parse_zone("scheduler.timezone", &zone)?;
+    let raw_jobs = raw.jobs.unwrap_or_else(default_jobs);
     let mut seen = std::collections::HashSet::new();
-    for job in &jobs {
+    let mut jobs = Vec::with_capacity(raw_jobs.len());
+    for job in raw_jobs {
         if !KNOWN_JOBS.contains(&job.name.as_str()) {
             return Err(invalid(
                 "scheduler.jobs.name",
@@ -410,9 +406,60 @@ fn scheduler_config(raw: raw::RawScheduler) -> Result<SchedulerConfig, ConfigErr
                 format!("job {:?} is configured twice", job.name),
             ));
         }
-        parse_schedule(&job.name, &job.schedule)?;
+        jobs.push(job_config(job, timezone)?);
     }
-    Ok(SchedulerConfig { timezone, jobs })
+    let keep_runs = raw.history_keep_runs.unwrap_or(1000);
+    if keep_runs == 0 {
+        return Err(invalid(
+            "scheduler.history_keep_runs",
+            "must be at least 1 (the last run of each job is always kept)",
+        ));
+    }
+    Ok(SchedulerConfig {
+        timezone,
+        history_keep_runs: keep_runs,
+        history_keep_days: raw.history_keep_days.unwrap_or(90).max(1),
+        jobs,
+    })
+}
+
+fn parse_zone(key: &str, zone: &str) -> Result<Tz, ConfigError> {
+    zone.parse()
+        .map_err(|_| invalid(key, format!("{zone:?} is not an IANA time zone name")))
+}
+
+/// Resolve one job's settings, each error naming the job and the key.
+fn job_config(raw: raw::RawJob, default_zone: Tz) -> Result<JobConfig, ConfigError> {
+    let key = |k: &str| format!("scheduler.jobs.{}.{k}", raw.name);
+    parse_schedule(&raw.name, &raw.schedule)?;
+    let timezone = match &raw.timezone {
+        Some(z) => parse_zone(&key("timezone"), z)?,
+        None => default_zone,
+    };
+    let misfire = match &raw.misfire {
+        Some(m) => m.parse().map_err(|e: String| invalid(&key("misfire"), e))?,
+        None => MisfirePolicy::default(),
+    };
+    let timeout_secs = raw.timeout_secs.unwrap_or(30 * 60);
+    if timeout_secs == 0 {
+        return Err(invalid(&key("timeout_secs"), "must be at least 1 second"));
+    }
+    let catch_up_limit = raw.catch_up_limit.unwrap_or(24);
+    if !(1..=1000).contains(&catch_up_limit) {
+        return Err(invalid(
+            &key("catch_up_limit"),
+            "must be between 1 and 1000",
+        ));
+    }
+    Ok(JobConfig {
+        name: raw.name,
+        schedule: raw.schedule,
+        timezone,
+        misfire,
+        grace_secs: raw.grace_secs.unwrap_or(300),
+        catch_up_limit,
+        timeout_secs,
+    })
 }
 
 fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
@@ -493,6 +540,57 @@ mod tests {
             cfg.control.socket,
             PathBuf::from("/etc/supersetd/data/control.sock")
         );
+    }
+
+    #[test]
+    fn jobs_default_to_the_original_schedules_with_run_once() {
+        let cfg = from("", &[]).unwrap();
+        let jobs: Vec<_> = cfg.scheduler.jobs.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(jobs, ["update", "official"]);
+        let update = &cfg.scheduler.jobs[0];
+        assert_eq!(update.schedule, "0 0,8-23 * * *");
+        assert_eq!(update.timezone, chrono_tz::Asia::Kolkata);
+        assert_eq!(update.misfire, MisfirePolicy::RunOnce);
+        assert_eq!((update.grace_secs, update.timeout_secs), (300, 1800));
+        assert_eq!(cfg.scheduler.history_keep_runs, 1000);
+        let shown = cfg.to_masked_toml();
+        assert!(shown.contains("misfire = \"run-once\""), "{shown}");
+    }
+
+    #[test]
+    fn job_settings_are_read_and_checked() {
+        let cfg = from(
+            "[scheduler]\nhistory_keep_runs = 50\n[[scheduler.jobs]]\nname = \"update\"\n\
+             schedule = \"*/15 8-18 * * mon-fri\"\ntimezone = \"Europe/Berlin\"\n\
+             misfire = \"catch-up\"\ncatch_up_limit = 4\ngrace_secs = 60\ntimeout_secs = 600\n",
+            &[],
+        )
+        .unwrap();
+        let job = &cfg.scheduler.jobs[0];
+        assert_eq!(cfg.scheduler.jobs.len(), 1);
+        assert_eq!(job.timezone, chrono_tz::Europe::Berlin);
+        assert_eq!(job.misfire, MisfirePolicy::CatchUp);
+        assert_eq!(
+            (job.catch_up_limit, job.grace_secs, job.timeout_secs),
+            (4, 60, 600)
+        );
+        assert_eq!(cfg.scheduler.history_keep_runs, 50);
+        for (body, key) in [
+            ("misfire = \"sometimes\"", "scheduler.jobs.update.misfire"),
+            (
+                "timezone = \"Mars/Olympus\"",
+                "scheduler.jobs.update.timezone",
+            ),
+            ("timeout_secs = 0", "scheduler.jobs.update.timeout_secs"),
+            ("catch_up_limit = 0", "scheduler.jobs.update.catch_up_limit"),
+            ("retries = 3", "retries"),
+        ] {
+            let text = format!(
+                "[[scheduler.jobs]]\nname = \"update\"\nschedule = \"0 * * * *\"\n{body}\n"
+            );
+            let err = from(&text, &[]).unwrap_err();
+            assert!(err.to_string().contains(key), "{body}: {err}");
+        }
     }
 
     #[test]

@@ -239,9 +239,19 @@ impl Control for ControlServer {
         .await
     }
 
-    async fn resume_job(self, _: Context, job: JobName) -> Result<JobInfo, ControlError> {
-        self.audited("resume_job", Some(job.to_string()), async {
-            self.handles.jobs.resume_job(&job).await
+    async fn resume_job(
+        self,
+        _: Context,
+        job: JobName,
+        catch_up: bool,
+    ) -> Result<JobInfo, ControlError> {
+        let target = if catch_up {
+            format!("{job} (catch up)")
+        } else {
+            job.to_string()
+        };
+        self.audited("resume_job", Some(target), async {
+            self.handles.jobs.resume_job(&job, catch_up).await
         })
         .await
     }

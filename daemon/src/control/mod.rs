@@ -38,7 +38,7 @@ pub trait JobControl: Send + Sync + 'static {
     /// `Ok(Some)` once the run has ended, `Ok(None)` if still running after `wait`.
     async fn wait_run(&self, run: RunId, wait: Duration) -> Result<Option<RunInfo>, ControlError>;
     async fn pause_job(&self, job: &JobName) -> Result<JobInfo, ControlError>;
-    async fn resume_job(&self, job: &JobName) -> Result<JobInfo, ControlError>;
+    async fn resume_job(&self, job: &JobName, catch_up: bool) -> Result<JobInfo, ControlError>;
     async fn cancel(&self, target: &CancelTarget) -> Result<RunId, ControlError>;
 }
 

@@ -183,9 +183,10 @@ impl JobControl for RecordingJobs {
         Ok(info.clone())
     }
 
-    async fn resume_job(&self, job: &JobName) -> Result<JobInfo, ControlError> {
+    async fn resume_job(&self, job: &JobName, catch_up: bool) -> Result<JobInfo, ControlError> {
         let mut m = self.model();
-        m.calls.push(format!("resume_job {job}"));
+        let flag = if catch_up { " --catch-up" } else { "" };
+        m.calls.push(format!("resume_job {job}{flag}"));
         let info = m.job_mut(job)?;
         info.is_paused = false;
         Ok(info.clone())

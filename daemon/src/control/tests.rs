@@ -235,7 +235,7 @@ async fn every_method_round_trips() {
             .is_paused
     );
     assert!(
-        !c.resume_job(ctx(), JobName::from("update"))
+        !c.resume_job(ctx(), JobName::from("update"), false)
             .await
             .unwrap()
             .unwrap()
@@ -599,7 +599,10 @@ async fn every_mutation_is_audited_with_its_outcome() {
         .await
         .unwrap()
         .unwrap();
-    let missing = c.resume_job(ctx(), JobName::from("nope")).await.unwrap();
+    let missing = c
+        .resume_job(ctx(), JobName::from("nope"), false)
+        .await
+        .unwrap();
     assert!(matches!(missing, Err(ControlError::NotFound { .. })));
     c.run_job(ctx(), JobName::from("official"))
         .await

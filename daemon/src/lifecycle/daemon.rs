@@ -446,15 +446,20 @@ fn delivery_settings(cfg: &Config) -> DeliverySettings {
 }
 
 fn job_specs(cfg: &Config) -> anyhow::Result<Vec<JobSpec>> {
-    cfg.scheduler
+    let sched = &cfg.scheduler;
+    sched
         .jobs
         .iter()
         .map(|j| {
             let expr = config::parse_schedule(&j.name, &j.schedule)?;
             Ok(JobSpec {
-                name: JobName(j.name.clone()),
-                expr,
-                tz: cfg.scheduler.timezone,
+                misfire: j.misfire,
+                grace: chrono::Duration::seconds(i64::try_from(j.grace_secs).unwrap_or(i64::MAX)),
+                catch_up_limit: j.catch_up_limit,
+                timeout: std::time::Duration::from_secs(j.timeout_secs),
+                keep_runs: sched.history_keep_runs,
+                keep_for: chrono::Duration::days(i64::from(sched.history_keep_days)),
+                ..JobSpec::new(JobName(j.name.clone()), expr, j.timezone)
             })
         })
         .collect()

@@ -53,8 +53,8 @@ impl JobControl for Scheduler {
         self.set_paused(job, true).await
     }
 
-    async fn resume_job(&self, job: &JobName) -> Result<JobInfo, ControlError> {
-        self.set_paused(job, false).await
+    async fn resume_job(&self, job: &JobName, catch_up: bool) -> Result<JobInfo, ControlError> {
+        self.resume(job, catch_up).await
     }
 
     async fn cancel(&self, target: &CancelTarget) -> Result<RunId, ControlError> {

@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, TimeZone};
+use chrono::offset::LocalResult;
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Timelike, Utc};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
@@ -133,12 +134,81 @@ impl CronExpr {
         &self.text
     }
 
-    /// The first fire time strictly after `after`, in `after`'s zone.
+    /// The first fire time strictly after `after`, read in `after`'s zone.
+    ///
+    /// Matching is done on the zone's wall-clock time, then mapped to an instant: a wall time
+    /// that a daylight-saving jump skips fires once, at the first valid instant after the
+    /// gap; a wall time that a fall-back repeats fires once, at its first occurrence. So a
+    /// daily `30 2 * * *` runs exactly once on both transition days, as in cron(8).
     pub fn next_after<Z: TimeZone>(&self, after: &DateTime<Z>) -> Option<DateTime<Z>> {
+        let tz = after.timezone();
+        // Walking wall times forward from `after`'s own is enough: the only instants whose
+        // wall time lies behind it are second occurrences of a repeated hour, which never fire.
+        let mut naive = after.naive_local();
+        for _ in 0..MAX_CANDIDATES {
+            naive = self.next_wall_time(naive)?;
+            if let Some(at) = wall_to_instant(&tz, naive).filter(|at| at > after) {
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// The fire times in `(after, until]`: the newest `cap` of them, oldest first, and how
+    /// many there were in all.
+    pub fn ticks_between<Z: TimeZone>(
+        &self,
+        after: &DateTime<Z>,
+        until: &DateTime<Z>,
+        cap: usize,
+    ) -> (Vec<DateTime<Z>>, u64) {
+        let (mut ticks, mut total) = (std::collections::VecDeque::new(), 0u64);
+        let mut cursor = after.clone();
+        while let Some(t) = self.next_after(&cursor).filter(|t| t <= until) {
+            if ticks.len() == cap {
+                ticks.pop_front();
+            }
+            ticks.push_back(t.clone());
+            total += 1;
+            cursor = t;
+        }
+        (ticks.into(), total)
+    }
+
+    /// The next matching wall-clock minute after `naive`, ignoring zones: the crate is given
+    /// UTC, which has no gaps or repeats.
+    fn next_wall_time(&self, naive: NaiveDateTime) -> Option<NaiveDateTime> {
+        let as_utc = Utc.from_utc_datetime(&naive);
         self.schedules
             .iter()
-            .filter_map(|s| s.after(after).next())
+            .filter_map(|s| s.after(&as_utc).next())
             .min()
+            .map(|t| t.naive_utc())
+    }
+}
+
+/// No zone moves its clocks by more than this (Antarctica/Troll: 2 h).
+const MAX_GAP_MINUTES: i64 = 3 * 60;
+/// Candidates tried before giving up (a gap maps many wall times onto one instant).
+const MAX_CANDIDATES: usize = 10_000;
+
+/// The instant a wall-clock time stands for in `tz` (see [`CronExpr::next_after`]).
+fn wall_to_instant<Z: TimeZone>(tz: &Z, naive: NaiveDateTime) -> Option<DateTime<Z>> {
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Some(t),
+        LocalResult::Ambiguous(first, _) => Some(first),
+        LocalResult::None => {
+            // Inside a gap: walk forward to where the clock resumes.
+            let mut probe = naive;
+            for _ in 0..MAX_GAP_MINUTES {
+                probe += Duration::minutes(1);
+                let probe = probe.with_second(0)?;
+                if let Some(t) = tz.from_local_datetime(&probe).earliest() {
+                    return Some(t);
+                }
+            }
+            None
+        }
     }
 }
 

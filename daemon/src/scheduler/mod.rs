@@ -1,13 +1,16 @@
 //! The job scheduler: when each job runs, and the guarantee that runs of one job never overlap.
 //!
 //! Each configured job gets a timer task that sleeps until the job's next crontab tick in the
-//! configured zone and then asks for a run. Runs from every trigger (schedule, operator, bot,
-//! HTTP) go through [`Scheduler::start_run`], which holds the one lock that decides whether a
-//! job is already running, so a `/update` from the bot can never overlap the hourly run.
-//! Paused flags live in the store and survive restarts. What a run does is not known here: it
-//! is the [`JobRunner`]'s business (the pipeline).
+//! job's zone and then decides, through the misfire policy, what the ticks that came due
+//! become: runs, or records of ticks that did not run and why. Runs from every trigger
+//! (schedule, catch-up, operator, bot, HTTP) go through [`Scheduler::start_run`], which holds
+//! the one lock that decides whether a job is already running, so a `/update` from the bot can
+//! never overlap the hourly run. Paused flags and the last handled tick live in the store, so
+//! a restart neither forgets a pause nor runs a tick twice. What a run does is not known here:
+//! it is the [`JobRunner`]'s business (the pipeline).
 
 pub mod cron;
+pub mod misfire;
 mod run;
 mod timer;
 
@@ -24,6 +27,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 pub use self::cron::{CronError, CronExpr};
+pub use misfire::MisfirePolicy;
 pub use run::{JobRunner, RunRecorder};
 
 use crate::clock::SharedClock;
@@ -35,10 +39,39 @@ pub struct JobSpec {
     pub name: JobName,
     pub expr: CronExpr,
     pub tz: Tz,
+    pub misfire: MisfirePolicy,
+    /// A tick this late or less still runs as scheduled.
+    pub grace: chrono::Duration,
+    pub catch_up_limit: u32,
+    /// A run is cancelled and recorded as timed out after this long.
+    pub timeout: Duration,
+    /// Run records kept: the newest `keep_runs`, none older than `keep_for`.
+    pub keep_runs: u32,
+    pub keep_for: chrono::Duration,
+}
+
+impl JobSpec {
+    /// A job with the default policy: run-once, 5 min grace, 30 min timeout.
+    pub fn new(name: JobName, expr: CronExpr, tz: Tz) -> JobSpec {
+        JobSpec {
+            name,
+            expr,
+            tz,
+            misfire: MisfirePolicy::default(),
+            grace: chrono::Duration::minutes(5),
+            catch_up_limit: 24,
+            timeout: DEFAULT_RUN_TIMEOUT,
+            keep_runs: 1000,
+            keep_for: chrono::Duration::days(90),
+        }
+    }
 }
 
 /// How long a run may take before it is cancelled and recorded as timed out.
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// How long a cancelled run may take to stop by itself before it is abandoned.
+pub const CANCEL_BOUND: Duration = Duration::from_secs(30);
 
 /// The scheduler; cheap to clone. Implements [`crate::control::JobControl`].
 #[derive(Clone)]
@@ -51,7 +84,6 @@ struct Inner {
     store: SharedStore,
     clock: SharedClock,
     runner: Arc<dyn JobRunner>,
-    run_timeout: Duration,
     /// The active run of each job. The lock is never held across an await.
     active: Mutex<HashMap<JobName, (RunId, CancellationToken)>>,
     paused: Mutex<HashMap<JobName, bool>>,
@@ -59,6 +91,10 @@ struct Inner {
     follow_ups: Mutex<HashMap<JobName, chrono::DateTime<Utc>>>,
     /// Bumped whenever a run ends, so waiters re-check without polling.
     run_ended: watch::Sender<u64>,
+    /// Times a timer woke from a sleep: the scheduler's idle cost, for benchmarks.
+    wakeups: std::sync::atomic::AtomicU64,
+    /// Serialises read-modify-writes of stored job state.
+    state_lock: tokio::sync::Mutex<()>,
     /// Wakes the timers when a job is paused or resumed.
     changed: Notify,
     tracker: TaskTracker,
@@ -85,22 +121,25 @@ impl Scheduler {
             store,
             clock,
             runner,
-            run_timeout: DEFAULT_RUN_TIMEOUT,
             active: Mutex::new(HashMap::new()),
             paused: Mutex::new(paused),
             follow_ups: Mutex::new(HashMap::new()),
             run_ended: watch::channel(0).0,
+            state_lock: tokio::sync::Mutex::new(()),
+            wakeups: std::sync::atomic::AtomicU64::new(0),
             changed: Notify::new(),
             tracker: TaskTracker::new(),
             shutdown,
         });
         let scheduler = Scheduler { inner };
+        // Ticks up to this instant passed while no daemon ran; the timers count from here.
+        let started = scheduler.inner.clock.now();
         for name in scheduler.inner.jobs.keys() {
             let (s, name) = (scheduler.clone(), name.clone());
             scheduler
                 .inner
                 .tracker
-                .spawn(async move { timer::run_timer(s, name).await });
+                .spawn(async move { timer::run_timer(s, name, started).await });
         }
         scheduler
     }
@@ -116,6 +155,14 @@ impl Scheduler {
             .and_modify(|t| *t = (*t).min(at))
             .or_insert(at);
         self.inner.changed.notify_waiters();
+    }
+
+    /// How many times the timers woke from a sleep since start. An idle scheduler wakes only
+    /// when a tick is due (or the wall clock was stepped).
+    pub fn timer_wakeups(&self) -> u64 {
+        self.inner
+            .wakeups
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Wait (at most `drain`) for timers and runs to finish after shutdown was requested.
@@ -154,8 +201,15 @@ impl Scheduler {
             });
         }
         if let Some(id) = self.active_run(job) {
+            if matches!(trigger, Trigger::Schedule | Trigger::CatchUp) {
+                // A tick that finds the job busy is history, not just an error.
+                let reason = format!("skipped (overlap): {}", overlap(job, id));
+                let at = self.inner.clock.now();
+                self.record_not_run(job, trigger, at, Outcome::Skipped, &reason)
+                    .await;
+            }
             return Err(ControlError::Conflict {
-                reason: format!("job {job} is already running (run {id})"),
+                reason: overlap(job, id),
             });
         }
         let started = self.inner.clock.now();
@@ -173,7 +227,7 @@ impl Scheduler {
             let mut active = lock(&self.inner.active);
             // Two triggers may both have passed the check above; the loser records a skip.
             match active.get(job) {
-                Some((other, _)) => Some(format!("job {job} is already running (run {other})")),
+                Some((other, _)) => Some(overlap(job, *other)),
                 None => {
                     active.insert(job.clone(), (id, cancel.clone()));
                     None
@@ -221,40 +275,51 @@ impl Scheduler {
             duration_ms: Some(0),
             outcome: Outcome::Skipped,
             steps: vec![],
-            error: Some(reason.to_owned()),
+            error: Some(format!("skipped (overlap): {reason}")),
         };
         if let Err(e) = self.inner.store.save_run(&info).await {
             tracing::warn!(error = %e, "cannot record skipped run");
         }
     }
 
+    /// Write a tick that did not run (missed, skipped) into the history.
+    pub(crate) async fn record_not_run(
+        &self,
+        job: &JobName,
+        trigger: Trigger,
+        tick: chrono::DateTime<Utc>,
+        outcome: Outcome,
+        reason: &str,
+    ) {
+        let info = RunInfo {
+            id: RunId(0),
+            job: job.clone(),
+            trigger,
+            started_at: tick,
+            ended_at: Some(tick),
+            duration_ms: Some(0),
+            outcome,
+            steps: vec![],
+            error: Some(reason.to_owned()),
+        };
+        tracing::info!(job = %job, tick = %tick, outcome = %outcome, reason, "tick did not run");
+        if let Err(e) = self.inner.store.record_run(&info).await {
+            tracing::warn!(job = %job, error = %e, "cannot record a tick that did not run");
+        }
+    }
+
     async fn execute(self, info: RunInfo, cancel: CancellationToken) {
         let job = info.job.clone();
+        let timeout = self.spec(&job).map_or(DEFAULT_RUN_TIMEOUT, |s| s.timeout);
         let mut rec = RunRecorder::new(info, self.inner.store.clone(), self.inner.clock.clone());
         tracing::info!("run started");
-        let work = self.inner.runner.run(&job, &mut rec, cancel.clone());
-        let result = tokio::time::timeout(self.inner.run_timeout, work).await;
-        let (outcome, error) = match result {
-            Err(_) => {
-                cancel.cancel();
-                (
-                    Outcome::TimedOut,
-                    Some(format!(
-                        "run exceeded its {} s timeout",
-                        self.inner.run_timeout.as_secs()
-                    )),
-                )
-            }
-            Ok(_) if cancel.is_cancelled() => {
-                let why = if self.inner.shutdown.is_cancelled() {
-                    "daemon shutting down"
-                } else {
-                    "cancelled by operator"
-                };
-                (Outcome::Cancelled, Some(why.to_owned()))
-            }
-            Ok(Ok(())) => (Outcome::Succeeded, None),
-            Ok(Err(reason)) => (Outcome::Failed, Some(reason)),
+        let (outcome, error) = {
+            let work = self.inner.runner.run(&job, &mut rec, cancel.clone());
+            supervise_run(work, timeout, &cancel, &self.inner.shutdown).await
+        };
+        let (outcome, error) = match outcome {
+            Outcome::Succeeded => all_skipped(rec.info()).unwrap_or((outcome, error)),
+            _ => (outcome, error),
         };
         let follow_up = rec.follow_up();
         let info = rec.finish(outcome, error).await;
@@ -269,43 +334,103 @@ impl Scheduler {
                 tracing::warn!(outcome = %outcome, error = info.error.as_deref().unwrap_or(""), "run did not succeed")
             }
         }
-        let mut state = self.job_state(&job).await;
-        state.last_run = Some(info.id.0);
-        self.save_state(state).await;
+        // The job is free as soon as its record is final, so a tick that comes right after
+        // is not taken for an overlap.
         lock(&self.inner.active).remove(&job);
         self.inner.run_ended.send_modify(|n| *n += 1);
+        self.update_state(&job, |s| s.last_run = Some(info.id.0))
+            .await;
+        self.prune_history(&job).await;
     }
 
-    async fn job_state(&self, job: &JobName) -> JobState {
-        let stored = self.inner.store.get_job_state(&job.0).await.ok().flatten();
-        stored.unwrap_or_else(|| JobState {
+    /// Apply the job's retention to its run history.
+    async fn prune_history(&self, job: &JobName) {
+        let Ok(spec) = self.spec(job) else { return };
+        let older_than = self.inner.clock.now() - spec.keep_for;
+        match self
+            .inner
+            .store
+            .prune_runs(job, spec.keep_runs, older_than)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(job = %job, deleted = n, "old run records deleted"),
+            Err(e) => tracing::warn!(job = %job, error = %e, "cannot prune run history"),
+        }
+    }
+
+    /// Wait until `job` has no active run (or shutdown). For catch-up runs, which must follow
+    /// one another.
+    pub(crate) async fn wait_idle(&self, job: &JobName) {
+        let mut ended = self.inner.run_ended.subscribe();
+        while self.active_run(job).is_some() {
+            tokio::select! {
+                _ = self.inner.shutdown.cancelled() => return,
+                changed = ended.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+
+    /// Read-modify-write a job's stored state, one writer at a time: the timer (cursor), run
+    /// ends (last run) and pause/resume each change one field and must not undo each other.
+    /// Nothing is written when the state cannot be read.
+    pub(crate) async fn try_update_state(
+        &self,
+        job: &JobName,
+        change: impl FnOnce(&mut JobState),
+    ) -> Result<(), crate::store::StoreError> {
+        let _one_writer = self.inner.state_lock.lock().await;
+        let now = self.inner.clock.now();
+        let stored = self.inner.store.get_job_state(&job.0).await?;
+        let mut state = stored.unwrap_or_else(|| JobState {
             job: job.0.clone(),
             is_paused: self.is_paused(job),
             last_run: None,
             last_tick: None,
-            updated_at: self.inner.clock.now(),
-        })
+            updated_at: now,
+        });
+        change(&mut state);
+        state.updated_at = now;
+        self.inner.store.save_job_state(&state).await
     }
 
-    async fn save_state(&self, mut state: JobState) {
-        state.updated_at = self.inner.clock.now();
-        if let Err(e) = self.inner.store.save_job_state(&state).await {
-            tracing::warn!(job = %state.job, error = %e, "cannot save job state");
+    /// [`Self::try_update_state`], logging a failure: for bookkeeping that must not fail a run.
+    pub(crate) async fn update_state(&self, job: &JobName, change: impl FnOnce(&mut JobState)) {
+        if let Err(e) = self.try_update_state(job, change).await {
+            tracing::warn!(job = %job, error = %e, "cannot save job state");
         }
+    }
+
+    /// Resume `job`; with `catch_up`, also run it once now if ticks were skipped while it was
+    /// paused. Without, resuming never backfills.
+    pub(crate) async fn resume(
+        &self,
+        job: &JobName,
+        catch_up: bool,
+    ) -> Result<JobInfo, ControlError> {
+        let was_paused = self.is_paused(job);
+        let info = self.set_paused(job, false).await?;
+        if catch_up && was_paused && self.skipped_while_paused(job).await > 0 {
+            tracing::info!(job = %job, "resumed with catch-up: running the skipped ticks once");
+            self.start_run(job, Trigger::CatchUp).await?;
+            return self.job_info(job).await;
+        }
+        Ok(info)
+    }
+
+    /// Ticks recorded as skipped because of a pause since the job last ran.
+    async fn skipped_while_paused(&self, job: &JobName) -> usize {
+        let runs = self.inner.store.list_runs(Some(job), 1000).await;
+        runs.unwrap_or_default()
+            .iter()
+            .take_while(|r| r.outcome == Outcome::Skipped)
+            .filter(|r| r.error.as_deref().is_some_and(|e| e.contains(PAUSED)))
+            .count()
     }
 
     async fn set_paused(&self, job: &JobName, paused: bool) -> Result<JobInfo, ControlError> {
         self.spec(job)?;
-        let mut state = self.job_state(job).await;
-        state.is_paused = paused;
-        let saved = self
-            .inner
-            .store
-            .save_job_state(&JobState {
-                updated_at: self.inner.clock.now(),
-                ..state
-            })
-            .await;
+        let saved = self.try_update_state(job, |s| s.is_paused = paused).await;
         saved.map_err(|e| ControlError::Unavailable {
             service: "store".into(),
             reason: e.to_string(),
@@ -344,6 +469,82 @@ impl Scheduler {
     }
 }
 
+/// The phrase every tick skipped during a pause is recorded with.
+pub(crate) const PAUSED: &str = "the job is paused";
+
+fn overlap(job: &JobName, running: RunId) -> String {
+    format!("job {job} is already running (run {running})")
+}
+
+/// Drive a run's work to its end, the timeout, or a cancellation. Cancelling is cooperative:
+/// the work sees its token and gets [`CANCEL_BOUND`] to stop; past that it is dropped, so a
+/// hung step can never hold the job forever.
+async fn supervise_run(
+    work: impl std::future::Future<Output = Result<(), String>>,
+    timeout: Duration,
+    cancel: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> (Outcome, Option<String>) {
+    tokio::pin!(work);
+    let stopped = tokio::select! {
+        result = &mut work => return finished(result, cancel, shutdown),
+        _ = tokio::time::sleep(timeout) => {
+            (Outcome::TimedOut, format!("run exceeded its {} s timeout", timeout.as_secs()))
+        }
+        _ = cancel.cancelled() => (Outcome::Cancelled, cancel_reason(shutdown).to_owned()),
+    };
+    cancel.cancel();
+    let (outcome, why) = stopped;
+    match tokio::time::timeout(CANCEL_BOUND, &mut work).await {
+        Ok(_) => (outcome, Some(why)),
+        Err(_) => {
+            let why = format!(
+                "{why}; the run did not stop within {} s and was abandoned",
+                CANCEL_BOUND.as_secs()
+            );
+            (outcome, Some(why))
+        }
+    }
+}
+
+fn finished(
+    result: Result<(), String>,
+    cancel: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> (Outcome, Option<String>) {
+    match result {
+        _ if cancel.is_cancelled() => {
+            (Outcome::Cancelled, Some(cancel_reason(shutdown).to_owned()))
+        }
+        Ok(()) => (Outcome::Succeeded, None),
+        Err(reason) => (Outcome::Failed, Some(reason)),
+    }
+}
+
+/// A run whose every step was skipped did nothing and says why, rather than "succeeded".
+fn all_skipped(run: &RunInfo) -> Option<(Outcome, Option<String>)> {
+    let skipped = !run.steps.is_empty() && run.steps.iter().all(|s| s.outcome == Outcome::Skipped);
+    skipped.then(|| {
+        let reasons: Vec<String> = run
+            .steps
+            .iter()
+            .map(|s| format!("{}: {}", s.name, s.error.as_deref().unwrap_or("skipped")))
+            .collect();
+        (
+            Outcome::Skipped,
+            Some(format!("nothing to do: {}", reasons.join("; "))),
+        )
+    })
+}
+
+fn cancel_reason(shutdown: &CancellationToken) -> &'static str {
+    if shutdown.is_cancelled() {
+        "daemon shutting down"
+    } else {
+        "cancelled by operator"
+    }
+}
+
 /// Runs still marked running belong to a previous process that died: close them honestly.
 async fn close_interrupted_runs(store: &SharedStore, clock: &SharedClock) {
     let Ok(runs) = store.running_runs().await else {
@@ -376,5 +577,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 mod control;
 
+#[cfg(test)]
+mod cron_table;
 #[cfg(test)]
 mod tests;

@@ -1,70 +1,157 @@
-//! The per-job timer: sleep until the next tick, then ask for a run.
+//! The per-job timer: wait for the next tick, then turn every tick that came due into a run or
+//! a record.
 //!
-//! The next tick is recomputed from the clock after every wake-up, so a suspended host or a
-//! clock step never makes a job fire twice or fire for a time that has not come. A tick that
-//! finds the job paused or still running is logged and passed over (issue 4 turns these into
-//! recorded missed/skipped runs with a misfire policy).
+//! The timer keeps a cursor, the last tick it handled, in the store (`JobState.last_tick`). It
+//! waits until the first tick after the cursor, then takes every tick up to now, lets the
+//! misfire policy decide (see [`super::misfire`]), moves the cursor past them and only then
+//! starts runs, so a crash during a run never makes that tick run again. After a restart the
+//! ticks since the stored cursor are exactly those the daemon was down for. Waiting goes
+//! through the clock: a wall-clock timer that costs no wake-ups before the tick and notices a
+//! clock step or a suspend.
 
-use std::time::Duration;
-
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use supersetd_proto::{ControlError, JobName, Trigger};
 
-use super::{Scheduler, lock};
+use super::misfire::{self, Due, LateCause};
+use super::{JobSpec, Scheduler, lock};
 
-/// Upper bound on one sleep, so a wall-clock jump is noticed within this time.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// Missed ticks recorded one by one; older ones are summed up in one record.
+const RECORDED_TICKS: usize = 100;
 
-pub(super) async fn run_timer(scheduler: Scheduler, job: JobName) {
+pub(super) async fn run_timer(scheduler: Scheduler, job: JobName, started: DateTime<Utc>) {
     let Some(spec) = scheduler.inner.jobs.get(&job).cloned() else {
         return;
     };
-    let shutdown = scheduler.inner.shutdown.clone();
-    'outer: loop {
-        let now = scheduler.inner.clock.now();
-        let Some(tick) = spec.expr.next_after(&now.with_timezone(&spec.tz)) else {
-            tracing::warn!(job = %job, "schedule has no future fire time; timer stops");
-            return;
-        };
-        let tick = tick.with_timezone(&Utc);
+    let mut cursor = initial_cursor(&scheduler, &job, started).await;
+    loop {
+        let tick = spec
+            .expr
+            .next_after(&cursor.with_timezone(&spec.tz))
+            .map(|t| t.with_timezone(&Utc));
         let follow_up = lock(&scheduler.inner.follow_ups).get(&job).copied();
-        let (due, trigger) = match follow_up {
-            Some(at) if at < tick => (at, Trigger::Retry),
-            _ => (tick, Trigger::Schedule),
-        };
-        // The target stays fixed while sleeping: recomputing "the next tick after now" on
-        // waking exactly at a tick would skip that tick.
-        loop {
-            let left = (due - scheduler.inner.clock.now())
-                .to_std()
-                .unwrap_or(Duration::ZERO);
-            if left.is_zero() {
-                break;
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                // Pause, resume or a new follow-up: choose the target again.
-                _ = scheduler.inner.changed.notified() => continue 'outer,
-                _ = tokio::time::sleep(left.min(MAX_SLEEP)) => {}
-            }
+        let target = [tick, follow_up].into_iter().flatten().min();
+        if !wait_for(&scheduler, target).await {
+            return;
         }
-        if trigger == Trigger::Retry {
+        let now = scheduler.inner.clock.now();
+        if follow_up.is_some_and(|at| at <= now) {
             lock(&scheduler.inner.follow_ups).remove(&job);
+            fire_retry(&scheduler, &job).await;
         }
-        fire(&scheduler, &job, trigger).await;
+        if tick.is_some_and(|t| t <= now) {
+            cursor = handle_due(&scheduler, &spec, cursor, now, started).await;
+        }
     }
 }
 
-async fn fire(scheduler: &Scheduler, job: &JobName, trigger: Trigger) {
-    if scheduler.is_paused(job) {
-        tracing::info!(job = %job, "tick passed over: job is paused");
-        return;
+/// Where to count ticks from: the stored cursor, or now for a job never seen (no backfill of
+/// the time before the first start).
+async fn initial_cursor(s: &Scheduler, job: &JobName, now: DateTime<Utc>) -> DateTime<Utc> {
+    let stored = s.inner.store.get_job_state(&job.0).await;
+    match stored {
+        Ok(Some(state)) => state.last_tick.unwrap_or(now),
+        Ok(None) => now,
+        Err(e) => {
+            tracing::warn!(job = %job, error = %e, "cannot read job state; counting ticks from now");
+            now
+        }
     }
-    match scheduler.start_run(job, trigger).await {
+}
+
+/// Sleep until `target`, waking early for a pause, resume or new follow-up (the caller then
+/// recomputes). Returns false on shutdown.
+async fn wait_for(s: &Scheduler, target: Option<DateTime<Utc>>) -> bool {
+    let changed = s.inner.changed.notified();
+    tokio::pin!(changed);
+    // Registered before the time check, so a change in between is not lost.
+    changed.as_mut().enable();
+    loop {
+        let sleep = match target {
+            Some(t) if t <= s.inner.clock.now() => return true,
+            Some(t) => s.inner.clock.sleep_until(t),
+            None => Box::pin(std::future::pending()),
+        };
+        tokio::select! {
+            _ = s.inner.shutdown.cancelled() => return false,
+            _ = &mut changed => return true,
+            // Woken at the deadline or by a clock step: look at the time again.
+            _ = sleep => {
+                s.inner.wakeups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Decide and act on every tick in `(cursor, now]`; returns the new cursor.
+async fn handle_due(
+    s: &Scheduler,
+    spec: &JobSpec,
+    cursor: DateTime<Utc>,
+    now: DateTime<Utc>,
+    started: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let (ticks, total) = spec.expr.ticks_between(
+        &cursor.with_timezone(&spec.tz),
+        &now.with_timezone(&spec.tz),
+        RECORDED_TICKS,
+    );
+    let ticks: Vec<DateTime<Utc>> = ticks.iter().map(|t| t.with_timezone(&Utc)).collect();
+    let Some(&newest) = ticks.last() else {
+        return cursor;
+    };
+    let cause = if ticks[0] < started {
+        LateCause::DaemonDown
+    } else {
+        LateCause::WokeLate
+    };
+    let due = Due {
+        ticks,
+        total,
+        now,
+        paused: s.is_paused(&spec.name),
+        cause,
+    };
+    let plan = misfire::plan(&due, spec.misfire, spec.grace, spec.catch_up_limit);
+    save_cursor(s, &spec.name, newest).await;
+    for r in &plan.records {
+        s.record_not_run(&spec.name, Trigger::Schedule, r.tick, r.outcome, &r.reason)
+            .await;
+    }
+    for (i, (_, trigger)) in plan.runs.iter().enumerate() {
+        if i > 0 {
+            s.wait_idle(&spec.name).await;
+        }
+        fire(s, &spec.name, *trigger).await;
+    }
+    newest
+}
+
+/// Persist the cursor before any run starts: a tick is handled once, crash or not.
+async fn save_cursor(s: &Scheduler, job: &JobName, tick: DateTime<Utc>) {
+    s.update_state(job, |state| state.last_tick = Some(tick))
+        .await;
+}
+
+async fn fire(s: &Scheduler, job: &JobName, trigger: Trigger) {
+    match s.start_run(job, trigger).await {
         Ok(_) => {}
+        // Recorded as a skipped run by `start_run`.
         Err(ControlError::Conflict { reason }) => {
             tracing::warn!(job = %job, reason = %reason, "tick skipped")
         }
         Err(e) => tracing::error!(job = %job, error = %e, "cannot start scheduled run"),
+    }
+}
+
+/// A follow-up (deferred deliveries) is work already owed, not a tick: it waits for a pause
+/// to end and yields to a run in progress, which does the same work.
+async fn fire_retry(s: &Scheduler, job: &JobName) {
+    if s.is_paused(job) {
+        tracing::info!(job = %job, "follow-up run held: job is paused");
+        return;
+    }
+    match s.start_run(job, Trigger::Retry).await {
+        Ok(_) | Err(ControlError::Conflict { .. }) => {}
+        Err(e) => tracing::error!(job = %job, error = %e, "cannot start follow-up run"),
     }
 }

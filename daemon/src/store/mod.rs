@@ -153,6 +153,20 @@ pub trait Store: Send + Sync + 'static {
     /// Write a run back (steps, outcome, end).
     async fn save_run(&self, run: &RunInfo) -> StoreResult<()>;
 
+    /// Insert a run that is already over (a missed or skipped tick) under a new id, which is
+    /// returned; `run.id` is ignored.
+    async fn record_run(&self, run: &RunInfo) -> StoreResult<RunId>;
+
+    /// Retention: delete `job`'s finished runs beyond its newest `keep`, and those started
+    /// before `older_than`. Runs in progress and the newest finished run are always kept.
+    /// Returns how many were deleted.
+    async fn prune_runs(
+        &self,
+        job: &JobName,
+        keep: u32,
+        older_than: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
     async fn get_run(&self, id: RunId) -> StoreResult<Option<RunInfo>>;
 
     /// Newest first.

@@ -155,6 +155,17 @@ impl Store for FlakyStore {
     async fn save_run(&self, run: &RunInfo) -> StoreResult<()> {
         self.inner.save_run(run).await
     }
+    async fn record_run(&self, run: &RunInfo) -> StoreResult<RunId> {
+        self.inner.record_run(run).await
+    }
+    async fn prune_runs(
+        &self,
+        job: &JobName,
+        keep: u32,
+        older_than: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.inner.prune_runs(job, keep, older_than).await
+    }
     async fn get_run(&self, id: RunId) -> StoreResult<Option<RunInfo>> {
         self.inner.get_run(id).await
     }

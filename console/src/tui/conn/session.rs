@@ -271,7 +271,7 @@ impl Session<'_> {
             ),
             Command::ResumeJob(job) => (
                 format!("resume {job}"),
-                c.resume_job(ctx(), job.clone())
+                c.resume_job(ctx(), job.clone(), false)
                     .await
                     .map(|r| r.map(|_| format!("resumed {job}"))),
             ),

@@ -38,8 +38,8 @@ macro_rules! store_contract_tests {
             ledger_plan_and_complete, ledger_plan_without_recipients_completes, ledger_plan_is_idempotent,
             plan_unknown_notice_is_not_found, due_deliveries_are_ordered, deferred_rows_are_not_due,
             save_delivery_round_trips,
-            runs_newest_first, runs_save_and_running, job_state_upsert,
-            audit_appends_and_lists_newest_first);
+            runs_newest_first, runs_save_and_running, runs_record_finished, runs_prune_by_count_and_age,
+            job_state_upsert, audit_appends_and_lists_newest_first);
     };
     (@each $fresh:path; $($check:ident),+ $(,)?) => {
         $(

@@ -148,3 +148,98 @@ pub async fn job_state_upsert(store: &dyn Store) {
         "other jobs are unaffected"
     );
 }
+
+/// A finished record (a missed tick) gets a fresh id and reads back as written.
+pub async fn runs_record_finished(store: &dyn Store) {
+    let job = JobName::from("update");
+    let first = store
+        .create_run(&job, Trigger::Operator, at(0))
+        .await
+        .unwrap();
+    let missed = RunInfo {
+        id: RunId(999_999),
+        job: job.clone(),
+        trigger: Trigger::Schedule,
+        started_at: at(-3600),
+        ended_at: Some(at(-3600)),
+        duration_ms: Some(0),
+        outcome: Outcome::Missed,
+        steps: vec![],
+        error: Some("missed: the daemon was not running".into()),
+    };
+    let id = store.record_run(&missed).await.unwrap();
+    assert!(
+        id > first,
+        "record_run allocates a new, larger id, ignoring run.id"
+    );
+    let back = store.get_run(id).await.unwrap().expect("recorded run");
+    assert_eq!(back, RunInfo { id, ..missed });
+    assert!(
+        store.get_run(RunId(999_999)).await.unwrap().is_none(),
+        "the id passed in is not used"
+    );
+    let running = store.running_runs().await.unwrap();
+    assert_eq!(
+        run_ids(&running),
+        vec![first],
+        "a recorded run is not running"
+    );
+}
+
+/// Retention keeps the newest `keep` finished runs, drops old ones, never a running run nor
+/// the newest finished run, and never touches another job.
+pub async fn runs_prune_by_count_and_age(store: &dyn Store) {
+    let (update, official) = (JobName::from("update"), JobName::from("official"));
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let id = store
+            .create_run(&update, Trigger::Schedule, at(i * 86_400))
+            .await
+            .unwrap();
+        let mut run = store.get_run(id).await.unwrap().unwrap();
+        run.outcome = Outcome::Succeeded;
+        run.ended_at = Some(at(i * 86_400 + 1));
+        store.save_run(&run).await.unwrap();
+        ids.push(id);
+    }
+    let live = store
+        .create_run(&update, Trigger::Operator, at(-86_400))
+        .await
+        .unwrap();
+    let other = store
+        .create_run(&official, Trigger::Schedule, at(-86_400))
+        .await
+        .unwrap();
+
+    let deleted = store
+        .prune_runs(&update, 4, at(-10 * 86_400))
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted, 3,
+        "beyond the newest 4 (the running run counts among them)"
+    );
+    let left = run_ids(&store.list_runs(Some(&update), 100).await.unwrap());
+    assert_eq!(left, vec![live, ids[5], ids[4], ids[3]]);
+
+    let deleted = store
+        .prune_runs(&update, 100, at(5 * 86_400))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2, "finished runs started before the cut-off go");
+    let left = run_ids(&store.list_runs(Some(&update), 100).await.unwrap());
+    assert_eq!(
+        left,
+        vec![live, ids[5]],
+        "the running run and the newest finished stay"
+    );
+    let deleted = store
+        .prune_runs(&update, 1, at(100 * 86_400))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 0, "the newest finished run is always kept");
+    assert!(
+        store.get_run(other).await.unwrap().is_some(),
+        "other jobs are untouched"
+    );
+}

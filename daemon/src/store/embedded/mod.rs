@@ -291,6 +291,22 @@ impl Store for EmbeddedStore {
         self.write(move |tx| runs::save(tx, &run)).await
     }
 
+    async fn record_run(&self, run: &RunInfo) -> StoreResult<RunId> {
+        let run = run.clone();
+        self.write(move |tx| runs::record(tx, &run)).await
+    }
+
+    async fn prune_runs(
+        &self,
+        job: &JobName,
+        keep: u32,
+        older_than: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let job = job.clone();
+        self.write(move |tx| runs::prune(tx, &job, keep, older_than))
+            .await
+    }
+
     async fn get_run(&self, id: RunId) -> StoreResult<Option<RunInfo>> {
         self.read(move |tx| runs::get(tx, id)).await
     }

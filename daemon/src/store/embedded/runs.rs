@@ -61,6 +61,32 @@ pub(super) fn save(conn: &Connection, run: &RunInfo) -> StoreResult<()> {
     Ok(())
 }
 
+/// Insert a run that is already over (a tick that did not run) under a new id.
+pub(super) fn record(conn: &Connection, run: &RunInfo) -> StoreResult<RunId> {
+    let id = create(conn, &run.job, run.trigger, run.started_at)?;
+    save(conn, &RunInfo { id, ..run.clone() })?;
+    Ok(id)
+}
+
+/// Delete `job`'s finished runs beyond the newest `keep`, and those started before
+/// `older_than`. A run still going is never deleted, and neither is the newest finished one.
+pub(super) fn prune(
+    conn: &Connection,
+    job: &JobName,
+    keep: u32,
+    older_than: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let deleted = conn
+        .prepare_cached(
+            "DELETE FROM runs WHERE job = ?1 AND outcome != 'running'
+               AND id < (SELECT MAX(id) FROM runs WHERE job = ?1 AND outcome != 'running')
+               AND (started_at_ms < ?3
+                    OR id NOT IN (SELECT id FROM runs WHERE job = ?1 ORDER BY id DESC LIMIT ?2))",
+        )?
+        .execute(params![job.0, keep.max(1), to_ms(older_than)])?;
+    Ok(deleted as u64)
+}
+
 pub(super) fn get(conn: &Connection, id: RunId) -> StoreResult<Option<RunInfo>> {
     let Ok(id) = i64::try_from(id.0) else {
         return Ok(None);

@@ -48,19 +48,19 @@ impl JobRunner for Gate {
     }
 }
 
-fn update() -> JobName {
+pub(super) fn update() -> JobName {
     JobName::from("update")
 }
 
 fn spec(schedule: &str) -> JobSpec {
-    JobSpec {
-        name: update(),
-        expr: CronExpr::parse(schedule).unwrap(),
-        tz: chrono_tz::Asia::Kolkata,
-    }
+    JobSpec::new(
+        update(),
+        CronExpr::parse(schedule).unwrap(),
+        chrono_tz::Asia::Kolkata,
+    )
 }
 
-fn store(dir: &tempfile::TempDir) -> SharedStore {
+pub(super) fn store(dir: &tempfile::TempDir) -> SharedStore {
     Arc::new(EmbeddedStore::open(&dir.path().join("s.sqlite3")).unwrap())
 }
 
@@ -163,7 +163,7 @@ async fn pause_survives_a_restart_and_interrupted_runs_are_closed() {
             .unwrap_or_default()
             .contains("stopped during this run")
     );
-    let info = s.resume_job(&update()).await.unwrap();
+    let info = s.resume_job(&update(), false).await.unwrap();
     assert!(!info.is_paused && info.next_run.is_some());
 }
 
@@ -198,13 +198,13 @@ async fn the_timer_fires_on_the_crontab_tick_and_not_while_paused() {
         1,
         "a paused job must not run"
     );
-    s.resume_job(&update()).await.unwrap();
+    s.resume_job(&update(), false).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3600)).await;
     wait_for(|| gate.runs.load(Ordering::SeqCst) == 2).await;
 }
 
 /// Let spawned tasks run until `cond` holds (time is paused, so this cannot hang on a timer).
-async fn wait_for(cond: impl Fn() -> bool) {
+pub(super) async fn wait_for(cond: impl Fn() -> bool) {
     for _ in 0..1000 {
         if cond() {
             return;
@@ -270,3 +270,5 @@ async fn a_requested_follow_up_runs_before_the_next_tick() {
     tokio::time::sleep(Duration::from_secs(700)).await;
     wait_for(|| body.runs.load(Ordering::SeqCst) == 3).await;
 }
+
+mod timing;

@@ -163,6 +163,7 @@ async fn serve(
         &shutdown,
     );
     spawn_bot(&tracker, &registry, &cfg, &parts, &shutdown);
+    spawn_scheduler_switch(&tracker, &registry, &parts.scheduler, &shutdown);
     if parts.bot.is_ok() {
         resume_unfinished(&parts.store, &parts.scheduler).await;
     }
@@ -284,6 +285,35 @@ fn spawn_web(
             }
         },
     ));
+}
+
+/// `supersetctl service stop|start scheduler`: hold or release the scheduler's timers and show
+/// it in `status`. The scheduler is not a supervised task (its timers are), so its switch is
+/// watched here.
+fn spawn_scheduler_switch(
+    tracker: &TaskTracker,
+    registry: &ServiceRegistry,
+    scheduler: &Scheduler,
+    shutdown: &CancellationToken,
+) {
+    let (registry, scheduler, shutdown) = (registry.clone(), scheduler.clone(), shutdown.clone());
+    let mut wanted = registry.switch_for("scheduler");
+    tracker.spawn(async move {
+        loop {
+            let on = *wanted.borrow_and_update();
+            scheduler.hold(!on);
+            let state = if on {
+                ServiceState::Running
+            } else {
+                ServiceState::Stopped
+            };
+            registry.set_state("scheduler", state, None);
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                changed = wanted.changed() => if changed.is_err() { return },
+            }
+        }
+    });
 }
 
 fn spawn_bot(

@@ -59,6 +59,8 @@ pub enum LateCause {
     DaemonDown,
     /// The process was running but woke late (host suspended, clock stepped forward).
     WokeLate,
+    /// An operator had stopped the scheduler (`supersetctl service stop scheduler`).
+    SchedulerStopped,
 }
 
 impl LateCause {
@@ -66,6 +68,7 @@ impl LateCause {
         match self {
             LateCause::DaemonDown => "missed: the daemon was not running",
             LateCause::WokeLate => "missed: the daemon woke late (host suspended or clock changed)",
+            LateCause::SchedulerStopped => "missed: the scheduler was stopped by an operator",
         }
     }
 }

@@ -24,6 +24,9 @@ pub(super) async fn run_timer(scheduler: Scheduler, job: JobName, started: DateT
     };
     let mut cursor = initial_cursor(&scheduler, &job, started).await;
     loop {
+        if !scheduler.wait_while_held().await {
+            return;
+        }
         let tick = spec
             .expr
             .next_after(&cursor.with_timezone(&spec.tz))
@@ -99,8 +102,11 @@ async fn handle_due(
     let Some(&newest) = ticks.last() else {
         return cursor;
     };
+    let released = *lock(&s.inner.released_at);
     let cause = if ticks[0] < started {
         LateCause::DaemonDown
+    } else if released.is_some_and(|r| ticks[0] < r) {
+        LateCause::SchedulerStopped
     } else {
         LateCause::WokeLate
     };

@@ -1,14 +1,20 @@
-//! Operation rates of the embedded store, on a real file with the production settings
-//! (WAL, `synchronous = FULL`), so every write below includes an fsync.
+//! Operation rates of both store backends: the embedded store on a real file with the
+//! production settings (WAL, `synchronous = FULL`, so every write includes an fsync), and the
+//! MongoDB store over TCP, against `SUPERSETD_BENCH_MONGO_URI` when set (a real MongoDB), else
+//! an nx-27017 started from `.venv-mongo/` (`scripts/mongo install`), else skipped with a note.
 //!
 //! A plain `main` timed with `Instant` rather than a bench framework: we want orders of
 //! magnitude (can the ledger keep up with Telegram's ~30 messages/s?), not statistics.
 //! Run with `cargo bench -j2 -p supersetd --bench store`.
 
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use supersetd::secret::Secret;
 use supersetd::store::contract::{at, notice};
 use supersetd::store::embedded::EmbeddedStore;
+use supersetd::store::mongo::{MongoSettings, MongoStore};
 use supersetd::store::{DeliveryStatus, Recipient, Store};
 
 const INSERTS: usize = 1_000;
@@ -26,11 +32,76 @@ fn main() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
+    println!("== embedded (SQLite file, fsync per commit)");
     let store = EmbeddedStore::open(&dir.path().join("bench.db"))?;
-    insert_notices(&store).await?;
-    plan_and_claim(&store).await?;
-    list_unsent(&store).await?;
-    Ok(())
+    bench(&store, LISTS).await?;
+    let (uri, _server) = match std::env::var("SUPERSETD_BENCH_MONGO_URI") {
+        Ok(uri) => (uri, None),
+        Err(_) => match start_nx() {
+            Some((uri, child)) => (uri, Some(KillOnDrop(child))),
+            None => {
+                println!(
+                    "== mongodb: skipped (no SUPERSETD_BENCH_MONGO_URI, no .venv-mongo; run scripts/mongo install)"
+                );
+                return Ok(());
+            }
+        },
+    };
+    let store = MongoStore::open(&MongoSettings {
+        uri: Secret::new(uri),
+        database: format!("bench_{}", std::process::id()),
+        server_selection_timeout: Duration::from_secs(5),
+        operation_timeout: Duration::from_secs(60),
+    })
+    .await?;
+    println!("== mongodb ({})", store.server_version().await?);
+    bench(&store, LISTS / 10).await
+}
+
+async fn bench(store: &dyn Store, lists: usize) -> anyhow::Result<()> {
+    insert_notices(store).await?;
+    plan_and_claim(store).await?;
+    list_unsent(store, lists).await
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An in-memory nx-27017 on a free port, when `scripts/mongo install` has run.
+fn start_nx() -> Option<(String, Child)> {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-mongo/bin/nx-27017");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .ok()?
+        .port();
+    let dir = std::env::temp_dir();
+    let child = Command::new(&bin)
+        .args(["--db", "memory", "--port", &port.to_string()])
+        .arg("--pid-file")
+        .arg(dir.join(format!("nx-bench-{port}.pid")))
+        .arg("--log-file")
+        .arg(dir.join(format!("nx-bench-{port}.log")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some((
+                format!("mongodb://127.0.0.1:{port}/?directConnection=true"),
+                child,
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(KillOnDrop(child));
+    None
 }
 
 fn report(what: &str, ops: usize, elapsed: Duration) {
@@ -42,7 +113,7 @@ fn report(what: &str, ops: usize, elapsed: Duration) {
 }
 
 /// One `save_fetch` per notice: one transaction, one fsync each.
-async fn insert_notices(store: &EmbeddedStore) -> anyhow::Result<()> {
+async fn insert_notices(store: &dyn Store) -> anyhow::Result<()> {
     let started = Instant::now();
     for i in 0..INSERTS {
         store
@@ -59,7 +130,7 @@ async fn insert_notices(store: &EmbeddedStore) -> anyhow::Result<()> {
 
 /// Plan one notice for many recipients, then claim and finish each row as the delivery
 /// engine does: `Sending` before the send, `Sent` after it.
-async fn plan_and_claim(store: &EmbeddedStore) -> anyhow::Result<()> {
+async fn plan_and_claim(store: &dyn Store) -> anyhow::Result<()> {
     store
         .save_fetch(vec![notice("broadcast", 0)], vec![])
         .await?;
@@ -71,7 +142,7 @@ async fn plan_and_claim(store: &EmbeddedStore) -> anyhow::Result<()> {
         .plan_deliveries("broadcast", &recipients, at(0))
         .await?;
     report(
-        "plan deliveries (rows, one transaction)",
+        "plan deliveries (rows, one call)",
         recipients.len(),
         started.elapsed(),
     );
@@ -96,14 +167,14 @@ async fn plan_and_claim(store: &EmbeddedStore) -> anyhow::Result<()> {
 }
 
 /// `due_deliveries` with `OPEN_ROWS` rows open and many finished ones around them.
-async fn list_unsent(store: &EmbeddedStore) -> anyhow::Result<()> {
+async fn list_unsent(store: &dyn Store, lists: usize) -> anyhow::Result<()> {
     store.save_fetch(vec![notice("open", 1)], vec![]).await?;
     let recipients: Vec<Recipient> = (0..OPEN_ROWS)
         .map(|user_id| Recipient::Subscriber { user_id })
         .collect();
     store.plan_deliveries("open", &recipients, at(0)).await?;
     let started = Instant::now();
-    for _ in 0..LISTS {
+    for _ in 0..lists {
         let due = store.due_deliveries(at(1)).await?;
         anyhow::ensure!(
             due.len() == OPEN_ROWS as usize,
@@ -113,7 +184,7 @@ async fn list_unsent(store: &EmbeddedStore) -> anyhow::Result<()> {
     }
     report(
         &format!("list unsent (due_deliveries, {OPEN_ROWS} rows)"),
-        LISTS,
+        lists,
         started.elapsed(),
     );
     Ok(())

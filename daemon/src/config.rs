@@ -102,6 +102,13 @@ pub struct StoreConfig {
     pub path: PathBuf,
     pub mongodb_uri: Option<Secret>,
     pub database: String,
+    /// How long a MongoDB operation waits for a reachable server before failing.
+    pub server_selection_timeout_secs: u64,
+    /// The longest one store operation may take against MongoDB, round trips included.
+    pub operation_timeout_secs: u64,
+    /// Daemons sharing a MongoDB database elect a leader through a lease of this length; when
+    /// the leader dies, another takes over within it.
+    pub lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -212,10 +219,6 @@ pub struct WebpushConfig {
     pub vapid_public_key: Option<String>,
     pub contact: Option<String>,
 }
-
-/// Why the mongodb backend is refused, for resolution and the store alike.
-pub const MONGODB_UNAVAILABLE: &str =
-    "the mongodb store backend is not available in this version; use store.backend = \"embedded\"";
 
 /// Jobs the daemon knows how to run.
 pub const KNOWN_JOBS: &[&str] = &["update", "official"];

@@ -16,6 +16,7 @@ pub mod control;
 pub mod deliver;
 pub mod error_text;
 pub mod format;
+pub mod leader;
 pub mod lifecycle;
 pub mod logs;
 pub mod pipeline;

@@ -28,10 +28,9 @@ pub use types::*;
 /// [`Control`] trait.
 ///
 /// - 1: status, jobs, runs, logs, subscribers, shutdown.
-/// - 2: `resume_job(catch_up)` (the scheduler issue).
-/// - 3: services, notices, deliveries, broadcast, mark-sent, audit; `LogQuery::target`,
-///   `DaemonStatus::connections` (the operator issue).
-pub const PROTO_VERSION: u32 = 3;
+/// - 2: services, notices, deliveries, broadcast, mark-sent, audit; `LogQuery::target`,
+///   `DaemonStatus::connections`; `resume_job(job, catch_up)`.
+pub const PROTO_VERSION: u32 = 2;
 
 /// The largest frame either side accepts. Log batches are the biggest replies; 16 MiB leaves
 /// room for a full ring of long lines while stopping a corrupt length prefix from making the

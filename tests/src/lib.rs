@@ -7,3 +7,4 @@
 
 pub mod daemon;
 pub mod fakes;
+pub mod mongo;

@@ -239,7 +239,15 @@ fn a_malformed_dotenv_is_a_configuration_error() {
 fn check_config_refuses_what_run_would_refuse() {
     let (code, all) = check_config(append("[store]\nbackend = \"mongodb\""), &[], None);
     assert_eq!(code, Some(2), "{all}");
-    assert!(all.contains("not available in this version"), "{all}");
+    assert!(all.contains("needs a connection string"), "{all}");
+    let with_uri =
+        append("[store]\nbackend = \"mongodb\"\nmongodb_uri = \"mongodb://app:Pw0rd4567@db1/\"");
+    let (code, all) = check_config(with_uri, &[], None);
+    assert_eq!(code, Some(0), "{all}");
+    assert!(
+        !all.contains("Pw0rd4567"),
+        "the password is never shown: {all}"
+    );
     let (code, all) = check_config(append("[email]\nimap_port = 99999"), &[], None);
     assert_eq!(code, Some(2), "{all}");
     let file = tempfile::NamedTempFile::new().unwrap();

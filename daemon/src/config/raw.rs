@@ -54,6 +54,9 @@ pub struct RawStore {
     pub path: Option<PathBuf>,
     pub mongodb_uri: Option<Secret>,
     pub database: Option<String>,
+    pub server_selection_timeout_secs: Option<u64>,
+    pub operation_timeout_secs: Option<u64>,
+    pub lease_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -36,16 +36,10 @@ pub fn resolve(
         supersetd_proto::resolve_socket_path(socket.as_deref(), runtime_dir.as_deref(), &state_dir)
             .map_err(|e| invalid("control.socket", e.to_string()))?;
     let log_file = absolute(raw.log.file, base.as_deref());
-    let store_path = absolute(raw.store.path, base.as_deref())
+    let store_path = absolute(raw.store.path.clone(), base.as_deref())
         .unwrap_or_else(|| state_dir.join("supersetd.sqlite3"));
     Ok(Config {
-        store: store_config(
-            raw.store.backend,
-            raw.store.mongodb_uri,
-            raw.store.database,
-            store_path,
-            env,
-        )?,
+        store: store_config(raw.store, store_path, env)?,
         telegram: telegram_config(raw.telegram, env)?,
         superset: superset_config(raw.superset, env)?,
         web: web_config(raw.web, env)?,
@@ -131,46 +125,81 @@ fn absolute(path: Option<PathBuf>, base: Option<&Path>) -> Option<PathBuf> {
     Some(base.join(path))
 }
 
+/// MongoDB timeouts default to a few seconds: a database that is down must make a store call
+/// fail soon (the bot answers "temporarily unavailable", a run fails with the reason) rather
+/// than hang for the driver's 30 s.
+const SERVER_SELECTION_TIMEOUT_SECS: u64 = 5;
+const OPERATION_TIMEOUT_SECS: u64 = 10;
+const LEASE_SECS: u64 = 15;
+
 fn store_config(
-    backend: Option<String>,
-    uri: Option<Secret>,
-    database: Option<String>,
+    raw: raw::RawStore,
     path: PathBuf,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<StoreConfig, ConfigError> {
-    let uri_key = if env("MONGO_CONNECTION_STR").is_some() {
-        "MONGO_CONNECTION_STR"
-    } else {
-        "store.mongodb_uri"
-    };
-    let uri = env("MONGO_CONNECTION_STR").map(Secret::new).or(uri);
-    // Refused here rather than when the store opens, so `check-config` and `run` agree.
-    let backend = match backend.as_deref() {
+    let uri = env("MONGO_CONNECTION_STR")
+        .map(Secret::new)
+        .or(raw.mongodb_uri);
+    let backend = match raw.backend.as_deref() {
         Some("embedded") => StoreBackend::Embedded,
-        Some("mongodb") => return Err(invalid("store.backend", MONGODB_UNAVAILABLE)),
+        Some("mongodb") => StoreBackend::Mongodb,
         Some(other) => {
             return Err(invalid(
                 "store.backend",
                 format!("{other:?} is not one of \"embedded\", \"mongodb\""),
             ));
         }
-        None if uri.is_some() => {
-            return Err(invalid(
-                uri_key,
-                format!(
-                    "a MongoDB URI selects the mongodb backend when store.backend is not set, \
-                     and {MONGODB_UNAVAILABLE}"
-                ),
-            ));
-        }
+        // The original system's deployments set only the connection string.
+        None if uri.is_some() => StoreBackend::Mongodb,
         None => StoreBackend::Embedded,
     };
+    if backend == StoreBackend::Mongodb {
+        check_mongodb_uri(uri.as_ref())?;
+    }
     Ok(StoreConfig {
         backend,
         path,
         mongodb_uri: uri,
-        database: database.unwrap_or_else(|| "SupersetPlacement".into()),
+        database: raw.database.unwrap_or_else(|| "SupersetPlacement".into()),
+        server_selection_timeout_secs: positive(
+            "store.server_selection_timeout_secs",
+            raw.server_selection_timeout_secs
+                .unwrap_or(SERVER_SELECTION_TIMEOUT_SECS),
+        )?,
+        operation_timeout_secs: positive(
+            "store.operation_timeout_secs",
+            raw.operation_timeout_secs.unwrap_or(OPERATION_TIMEOUT_SECS),
+        )?,
+        lease_secs: lease_secs(raw.lease_secs)?,
     })
+}
+
+/// Renewed every third of its time, so below 3 s it would be renewed more than once a second.
+fn lease_secs(value: Option<u64>) -> Result<u64, ConfigError> {
+    match value {
+        None => Ok(LEASE_SECS),
+        Some(v) if v >= 3 => Ok(v),
+        Some(_) => Err(invalid("store.lease_secs", "must be at least 3 seconds")),
+    }
+}
+
+/// Only the scheme is checked here (the driver parses the rest when the store opens); the
+/// URI itself is never quoted, it may hold a password.
+fn check_mongodb_uri(uri: Option<&Secret>) -> Result<(), ConfigError> {
+    let Some(uri) = uri.filter(|u| !u.is_empty()) else {
+        return Err(invalid(
+            "store.mongodb_uri",
+            "store.backend = \"mongodb\" needs a connection string: set store.mongodb_uri or MONGO_CONNECTION_STR",
+        ));
+    };
+    let text = uri.expose();
+    if !(text.starts_with("mongodb://") || text.starts_with("mongodb+srv://")) {
+        return Err(invalid(
+            "store.mongodb_uri",
+            "the MongoDB connection string must start with mongodb:// or mongodb+srv:// (value not shown: it may hold a password)",
+        ));
+    }
+    Ok(())
 }
 
 fn telegram_config(
@@ -612,18 +641,35 @@ mod tests {
     }
 
     #[test]
-    fn the_mongodb_backend_is_refused_however_it_is_chosen() {
-        let err = from("[store]\nbackend = \"mongodb\"\n", &[]).unwrap_err();
-        assert!(err.to_string().contains("store.backend"), "{err}");
-        assert!(err.to_string().contains("not available"), "{err}");
+    fn the_mongodb_backend_is_chosen_by_name_or_by_the_uri() {
         let uri = [("MONGO_CONNECTION_STR", "mongodb://u:pw@h/")];
-        let err = from("", &uri).unwrap_err().to_string();
-        assert!(
-            err.contains("MONGO_CONNECTION_STR") && !err.contains("pw@"),
-            "{err}"
-        );
+        let cfg = from("", &uri).unwrap();
+        assert_eq!(cfg.store.backend, StoreBackend::Mongodb);
+        assert_eq!(cfg.store.database, "SupersetPlacement");
+        assert_eq!(cfg.store.server_selection_timeout_secs, 5);
+        assert_eq!(cfg.store.operation_timeout_secs, 10);
         let cfg = from("[store]\nbackend = \"embedded\"\n", &uri).unwrap();
         assert_eq!(cfg.store.backend, StoreBackend::Embedded);
+        let cfg = from(
+            "[store]\nbackend = \"mongodb\"\nmongodb_uri = \"mongodb://h/\"\nserver_selection_timeout_secs = 2\noperation_timeout_secs = 3\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(cfg.store.backend, StoreBackend::Mongodb);
+        assert_eq!(cfg.store.server_selection_timeout_secs, 2);
+        assert_eq!(cfg.store.operation_timeout_secs, 3);
+    }
+
+    #[test]
+    fn a_mongodb_backend_needs_a_valid_uri_and_never_quotes_it() {
+        let err = from("[store]\nbackend = \"mongodb\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("MONGO_CONNECTION_STR"), "{err}");
+        let err = from("", &[("MONGO_CONNECTION_STR", "http://u:pw@h/")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mongodb://") && !err.contains("pw"), "{err}");
+        let err = from("[store]\noperation_timeout_secs = 0\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("operation_timeout_secs"), "{err}");
     }
 
     #[test]

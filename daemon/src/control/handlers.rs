@@ -247,12 +247,12 @@ impl Control for ControlServer {
         job: JobName,
         catch_up: bool,
     ) -> Result<JobInfo, ControlError> {
-        let target = if catch_up {
-            format!("{job} (catch up)")
+        let what = if catch_up {
+            format!("{job} --catch-up")
         } else {
             job.to_string()
         };
-        self.audited("resume_job", Some(target), async {
+        self.audited("resume_job", Some(what), async {
             self.handles.jobs.resume_job(&job, catch_up).await
         })
         .await

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures::future::BoxFuture;
 use supersetd_proto::{JobName, ServiceState};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,13 +25,15 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, StoreBackend};
 use crate::control::{self, Handles, JobControl};
 use crate::deliver::{DeliveryEngine, DeliverySettings};
+use crate::leader::{Leadership, Role};
 use crate::logs::LogRing;
 use crate::pipeline::{self, Part, Pipeline};
 use crate::scheduler::{JobSpec, Scheduler};
 use crate::services::{ServiceHealth, ServiceRegistry, supervise};
 use crate::sources::superset::{Account, DEFAULT_RSA_PUBLIC_KEY, SupersetSettings, SupersetSource};
-use crate::store::SharedStore;
 use crate::store::embedded::EmbeddedStore;
+use crate::store::mongo::{MongoSettings, MongoStore};
+use crate::store::{SharedStore, Store};
 use crate::telegram::{self, ChatTarget, bot, sender::TelegramSender};
 use crate::{config, web};
 
@@ -99,6 +102,9 @@ struct Parts {
     store: SharedStore,
     scheduler: Scheduler,
     bot: Part<teloxide::Bot>,
+    leadership: Leadership,
+    /// Keeps or waits for the lease; spawned once the daemon serves.
+    lease_task: Option<BoxFuture<'static, ()>>,
     /// Sources left out for missing configuration, with the reason: shown in `status`.
     disabled_sources: Vec<(&'static str, String)>,
 }
@@ -122,7 +128,7 @@ async fn serve(
         let web_listener = web::bind(cfg.web.listen).await?;
         anyhow::Ok((parts, control_listener, web_listener))
     };
-    let (parts, control_listener, web_listener) = match setup.await {
+    let (mut parts, control_listener, web_listener) = match setup.await {
         Ok(p) => p,
         Err(e) => {
             if let Some(r) = ready {
@@ -164,9 +170,17 @@ async fn serve(
     );
     spawn_bot(&tracker, &registry, &cfg, &parts, &shutdown);
     spawn_scheduler_switch(&tracker, &registry, &parts.scheduler, &shutdown);
-    if parts.bot.is_ok() {
-        resume_unfinished(&parts.store, &parts.scheduler).await;
+    if let Some(task) = parts.lease_task.take() {
+        tracker.spawn(task);
     }
+    tracker.spawn(follow_role(
+        parts.leadership.clone(),
+        registry.clone(),
+        parts.store.clone(),
+        parts.scheduler.clone(),
+        parts.bot.is_ok(),
+        shutdown.child_token(),
+    ));
     tracker.spawn(watch_signals(signals, log_files, shutdown.clone()));
     tracing::info!(pid = std::process::id(), socket = %cfg.control.socket.display(), web = %cfg.web.listen, "supersetd ready");
     if let Some(r) = ready {
@@ -302,12 +316,18 @@ fn spawn_scheduler_switch(
         loop {
             let on = *wanted.borrow_and_update();
             scheduler.hold(!on);
-            let state = if on {
-                ServiceState::Running
-            } else {
-                ServiceState::Stopped
-            };
-            registry.set_state("scheduler", state, None);
+            // Stopped is ours to show; running again is shown as leadership allows (a
+            // standby daemon's scheduler stays "disabled: standby").
+            let shown = registry.get("scheduler").map(|i| i.state);
+            if !on {
+                registry.set_state("scheduler", ServiceState::Stopped, None);
+            } else if matches!(shown, None | Some(ServiceState::Stopped)) {
+                let state = match scheduler.standby() {
+                    Some(why) => ServiceState::Disabled(why),
+                    None => ServiceState::Running,
+                };
+                registry.set_state("scheduler", state, None);
+            }
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 changed = wanted.changed() => if changed.is_err() { return },
@@ -336,6 +356,7 @@ fn spawn_bot(
         health: Some(ServiceHealth::new(registry, "bot")),
     };
     let (store, clock): (SharedStore, SharedClock) = (parts.store.clone(), Arc::new(SystemClock));
+    let (leadership, reg) = (parts.leadership.clone(), registry.clone());
     tracker.spawn(supervise(
         registry.clone(),
         "bot",
@@ -343,13 +364,47 @@ fn spawn_bot(
         move |cancel| {
             let (bot, store, clock, settings) =
                 (bot.clone(), store.clone(), clock.clone(), settings.clone());
+            let (leadership, reg) = (leadership.clone(), reg.clone());
             async move {
-                bot::run_bot(bot, store, clock, settings, cancel)
+                if !wait_to_lead(&leadership, &reg, &cancel).await {
+                    return Ok(());
+                }
+                // Another daemon leading stops polling at once: Telegram refuses two pollers.
+                let stop = cancel.child_token();
+                let watcher = tokio::spawn({
+                    let (leadership, stop) = (leadership.clone(), stop.clone());
+                    async move {
+                        leadership.yielded().await;
+                        stop.cancel();
+                    }
+                });
+                let result = bot::run_bot(bot, store, clock, settings, stop)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string());
+                watcher.abort();
+                if !cancel.is_cancelled() && !leadership.role().polls_bot() {
+                    return Err("stepped down: another daemon leads now".to_owned());
+                }
+                result
             }
         },
     ));
+}
+
+/// While another daemon leads, the bot shows why it does not poll. `false` when cancelled.
+async fn wait_to_lead(
+    leadership: &Leadership,
+    registry: &ServiceRegistry,
+    cancel: &CancellationToken,
+) -> bool {
+    if let Role::Standby(why) = leadership.role() {
+        registry.set_state("bot", ServiceState::Disabled(why), None);
+        if !leadership.wait_to_poll(cancel).await {
+            return false;
+        }
+        registry.set_state("bot", ServiceState::Running, None);
+    }
+    true
 }
 
 /// Open the store and build the pipeline and the scheduler.
@@ -383,20 +438,69 @@ async fn build(cfg: &Config, shutdown: &CancellationToken) -> anyhow::Result<Par
         backfill: cfg.delivery.backfill,
     };
     let specs = job_specs(cfg)?;
-    let scheduler = Scheduler::start(
+    let (leadership, lease_task) = elect(cfg, &store, shutdown).await;
+    let scheduler = Scheduler::start_following(
         specs,
         store.clone(),
         clock,
         Arc::new(pipeline),
         shutdown.child_token(),
+        Some(leadership.clone()),
     )
     .await;
     Ok(Parts {
         store,
         scheduler,
         bot,
+        leadership,
+        lease_task,
         disabled_sources,
     })
+}
+
+/// Show the role in `status` (the scheduler's state says "standby, leader is host:pid"), and
+/// on becoming the leader pick up any broadcast the previous leader left open.
+async fn follow_role(
+    leadership: Leadership,
+    registry: ServiceRegistry,
+    store: SharedStore,
+    scheduler: Scheduler,
+    can_deliver: bool,
+    cancel: CancellationToken,
+) {
+    let mut role = leadership.watch();
+    let mut led = false;
+    loop {
+        let current = role.borrow_and_update().clone();
+        match current {
+            Role::Leader => {
+                // An operator's `service stop scheduler` outlasts a change of role.
+                let state = if scheduler.is_held() {
+                    ServiceState::Stopped
+                } else {
+                    ServiceState::Running
+                };
+                registry.set_state("scheduler", state, None);
+                if !led && leadership.is_shared() {
+                    scheduler.close_interrupted().await;
+                }
+                if !led && can_deliver {
+                    resume_unfinished(&store, &scheduler).await;
+                }
+                led = true;
+            }
+            Role::Standby(why) | Role::Unknown(why) => {
+                if std::mem::take(&mut led) {
+                    scheduler.cancel_active();
+                }
+                registry.set_state("scheduler", ServiceState::Disabled(why), None);
+            }
+        }
+        tokio::select! {
+            changed = role.changed() => if changed.is_err() { return },
+            () = cancel.cancelled() => return,
+        }
+    }
 }
 
 /// Ask for a delivering run when a previous process left a broadcast open.
@@ -411,6 +515,30 @@ async fn resume_unfinished(store: &SharedStore, scheduler: &Scheduler) {
     }
 }
 
+/// Several daemons can share a MongoDB database, so there they elect a leader; the embedded
+/// store is locked to one daemon by the pid file, which always leads.
+async fn elect(
+    cfg: &Config,
+    store: &SharedStore,
+    shutdown: &CancellationToken,
+) -> (Leadership, Option<BoxFuture<'static, ()>>) {
+    match cfg.store.backend {
+        StoreBackend::Embedded => (Leadership::always(), None),
+        StoreBackend::Mongodb => {
+            let ttl = Duration::from_secs(cfg.store.lease_secs);
+            let (leadership, task) =
+                Leadership::start(store.clone(), ttl, shutdown.child_token()).await;
+            match leadership.role() {
+                Role::Leader => tracing::info!(holder = %leadership.holder(), "this daemon leads"),
+                Role::Standby(why) | Role::Unknown(why) => {
+                    tracing::info!(reason = %why, "this daemon does not lead for now")
+                }
+            }
+            (leadership, Some(task))
+        }
+    }
+}
+
 async fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
     match cfg.store.backend {
         StoreBackend::Embedded => {
@@ -420,9 +548,26 @@ async fn open_store(cfg: &Config) -> anyhow::Result<SharedStore> {
                 .context("opening the embedded store")??;
             Ok(Arc::new(store))
         }
-        // Resolution refuses it already; the arm keeps the match exhaustive.
-        StoreBackend::Mongodb => anyhow::bail!("{}", crate::config::MONGODB_UNAVAILABLE),
+        StoreBackend::Mongodb => {
+            let store = MongoStore::open(&mongo_settings(cfg)?).await?;
+            tracing::info!(location = %store.describe().location, "using the MongoDB store");
+            Ok(Arc::new(store))
+        }
     }
+}
+
+fn mongo_settings(cfg: &Config) -> anyhow::Result<MongoSettings> {
+    let s = &cfg.store;
+    let uri = s
+        .mongodb_uri
+        .clone()
+        .context("store.backend = \"mongodb\" needs store.mongodb_uri or MONGO_CONNECTION_STR")?;
+    Ok(MongoSettings {
+        uri,
+        database: s.database.clone(),
+        server_selection_timeout: Duration::from_secs(s.server_selection_timeout_secs),
+        operation_timeout: Duration::from_secs(s.operation_timeout_secs),
+    })
 }
 
 fn telegram_bot(cfg: &Config) -> Part<teloxide::Bot> {

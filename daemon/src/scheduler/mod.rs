@@ -14,7 +14,7 @@ pub mod misfire;
 mod run;
 mod timer;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,6 +31,7 @@ pub use misfire::MisfirePolicy;
 pub use run::{JobRunner, RunRecorder};
 
 use crate::clock::SharedClock;
+use crate::leader::Leadership;
 use crate::store::{JobState, SharedStore};
 
 /// A job as configured.
@@ -105,6 +106,8 @@ struct Inner {
     released_at: Mutex<Option<chrono::DateTime<Utc>>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
+    /// Set when several daemons share the store: only the leader starts runs.
+    leadership: std::sync::OnceLock<Leadership>,
 }
 
 impl Scheduler {
@@ -116,12 +119,29 @@ impl Scheduler {
         runner: Arc<dyn JobRunner>,
         shutdown: CancellationToken,
     ) -> Scheduler {
+        Self::start_following(specs, store, clock, runner, shutdown, None).await
+    }
+
+    /// [`Scheduler::start`] for a daemon that may share its store with others: runs start only
+    /// while `leadership` says this daemon leads, and runs left open are closed when it comes
+    /// to lead ([`Scheduler::close_interrupted`]), not at start, where they may be the
+    /// leader's runs in progress.
+    pub async fn start_following(
+        specs: Vec<JobSpec>,
+        store: SharedStore,
+        clock: SharedClock,
+        runner: Arc<dyn JobRunner>,
+        shutdown: CancellationToken,
+        leadership: Option<Leadership>,
+    ) -> Scheduler {
         let mut paused = HashMap::new();
         for spec in &specs {
             let state = store.get_job_state(&spec.name.0).await.ok().flatten();
             paused.insert(spec.name.clone(), state.is_some_and(|s| s.is_paused));
         }
-        close_interrupted_runs(&store, &clock).await;
+        if !leadership.as_ref().is_some_and(Leadership::is_shared) {
+            close_interrupted_runs(&store, &clock, &HashSet::new()).await;
+        }
         let inner = Arc::new(Inner {
             jobs: specs.into_iter().map(|s| (s.name.clone(), s)).collect(),
             store,
@@ -138,7 +158,11 @@ impl Scheduler {
             released_at: Mutex::new(None),
             tracker: TaskTracker::new(),
             shutdown,
+            leadership: std::sync::OnceLock::new(),
         });
+        if let Some(l) = leadership {
+            let _ = inner.leadership.set(l);
+        }
         let scheduler = Scheduler { inner };
         // Ticks up to this instant passed while no daemon ran; the timers count from here.
         let started = scheduler.inner.clock.now();
@@ -163,6 +187,43 @@ impl Scheduler {
             .and_modify(|t| *t = (*t).min(at))
             .or_insert(at);
         self.inner.changed.notify_waiters();
+    }
+
+    /// Close the runs still marked running that are not this daemon's: a daemon that comes to
+    /// lead a shared store finishes the records of the leader before it.
+    pub async fn close_interrupted(&self) {
+        let mine: HashSet<RunId> = lock(&self.inner.active)
+            .values()
+            .map(|(id, _)| *id)
+            .collect();
+        close_interrupted_runs(&self.inner.store, &self.inner.clock, &mine).await;
+    }
+
+    /// Ask every run in progress to stop (this daemon stopped leading: the new leader will
+    /// start its own runs, and two at once could deliver twice).
+    pub fn cancel_active(&self) {
+        for (job, (id, token)) in lock(&self.inner.active).iter() {
+            tracing::warn!(job = %job, run_id = id.0, "cancelling the run: this daemon no longer leads");
+            token.cancel();
+        }
+    }
+
+    /// Whether other daemons may share the store (so the stored job state is theirs too).
+    fn shares_store(&self) -> bool {
+        self.inner
+            .leadership
+            .get()
+            .is_some_and(Leadership::is_shared)
+    }
+
+    /// Why this daemon must not start runs now: another one leads.
+    pub(crate) fn standby(&self) -> Option<String> {
+        self.inner
+            .leadership
+            .get()?
+            .role()
+            .reason()
+            .map(str::to_owned)
     }
 
     /// How many times the timers woke from a sleep since start. An idle scheduler wakes only
@@ -230,6 +291,13 @@ impl Scheduler {
     /// Start a run of `job` unless one is active. Returns the new run's id.
     pub async fn start_run(&self, job: &JobName, trigger: Trigger) -> Result<RunId, ControlError> {
         self.spec(job)?;
+        if let Some(why) = self.standby() {
+            // Runs on two daemons at once would deliver twice; the leader runs them.
+            return Err(ControlError::Unavailable {
+                service: "scheduler".into(),
+                reason: format!("{why}; start runs there"),
+            });
+        }
         if self.inner.shutdown.is_cancelled() {
             return Err(ControlError::Unavailable {
                 service: "scheduler".into(),
@@ -582,11 +650,11 @@ fn cancel_reason(shutdown: &CancellationToken) -> &'static str {
 }
 
 /// Runs still marked running belong to a previous process that died: close them honestly.
-async fn close_interrupted_runs(store: &SharedStore, clock: &SharedClock) {
+async fn close_interrupted_runs(store: &SharedStore, clock: &SharedClock, skip: &HashSet<RunId>) {
     let Ok(runs) = store.running_runs().await else {
         return;
     };
-    for mut run in runs {
+    for mut run in runs.into_iter().filter(|r| !skip.contains(&r.id)) {
         let now = clock.now();
         run.outcome = Outcome::Failed;
         run.ended_at = Some(now);

@@ -28,6 +28,10 @@ pub trait JobRunner: Send + Sync + 'static {
 }
 
 /// The live record of a run, saved as it changes.
+/// How often, and for how long (an hour), a run's final record is retried.
+const FINAL_SAVE_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+const FINAL_SAVE_ATTEMPTS: u32 = 1800;
+
 pub struct RunRecorder {
     info: RunInfo,
     store: SharedStore,
@@ -106,8 +110,35 @@ impl RunRecorder {
             step.ended_at = Some(now);
             step.outcome = outcome;
         }
-        self.save().await;
+        self.save_final().await;
         self.info.clone()
+    }
+
+    /// The end of a run must reach the store even when the store is what failed it (a
+    /// database outage): otherwise the record says `running` until the next restart. So a
+    /// failed final save is retried in the background until the store answers.
+    async fn save_final(&self) {
+        if self.store.save_run(&self.info).await.is_ok() {
+            return;
+        }
+        let (store, info) = (self.store.clone(), self.info.clone());
+        tracing::warn!(
+            run_id = info.id.0,
+            "cannot save the end of the run; retrying until the store answers"
+        );
+        tokio::spawn(async move {
+            for _ in 0..FINAL_SAVE_ATTEMPTS {
+                tokio::time::sleep(FINAL_SAVE_RETRY).await;
+                if store.save_run(&info).await.is_ok() {
+                    tracing::info!(run_id = info.id.0, "end of the run saved");
+                    return;
+                }
+            }
+            tracing::warn!(
+                run_id = info.id.0,
+                "gave up saving the end of the run; the next start marks it interrupted"
+            );
+        });
     }
 
     async fn save(&self) {

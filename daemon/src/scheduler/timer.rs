@@ -86,6 +86,11 @@ async fn wait_for(s: &Scheduler, target: Option<DateTime<Utc>>) -> bool {
 }
 
 /// Decide and act on every tick in `(cursor, now]`; returns the new cursor.
+///
+/// With several daemons on one store, only the leader handles ticks, and it counts from the
+/// cursor in the store, not its own: a daemon that just took over must neither repeat the
+/// ticks the previous leader handled nor lose those it did not. A standby lets its own cursor
+/// follow the clock without storing or recording anything.
 async fn handle_due(
     s: &Scheduler,
     spec: &JobSpec,
@@ -93,6 +98,11 @@ async fn handle_due(
     now: DateTime<Utc>,
     started: DateTime<Utc>,
 ) -> DateTime<Utc> {
+    if let Some(why) = s.standby() {
+        tracing::debug!(job = %spec.name, reason = %why, "tick passed over: the leader handles it");
+        return now;
+    }
+    let cursor = shared_cursor(s, &spec.name, cursor).await;
     let (ticks, total) = spec.expr.ticks_between(
         &cursor.with_timezone(&spec.tz),
         &now.with_timezone(&spec.tz),
@@ -132,6 +142,21 @@ async fn handle_due(
     newest
 }
 
+/// The stored cursor when daemons share the store (see [`handle_due`]), else `cursor`.
+async fn shared_cursor(s: &Scheduler, job: &JobName, cursor: DateTime<Utc>) -> DateTime<Utc> {
+    if !s.shares_store() {
+        return cursor;
+    }
+    match s.inner.store.get_job_state(&job.0).await {
+        Ok(Some(state)) => state.last_tick.unwrap_or(cursor),
+        Ok(None) => cursor,
+        Err(e) => {
+            tracing::warn!(job = %job, error = %e, "cannot read the shared cursor; using this daemon's");
+            cursor
+        }
+    }
+}
+
 /// Persist the cursor before any run starts: a tick is handled once, crash or not.
 async fn save_cursor(s: &Scheduler, job: &JobName, tick: DateTime<Utc>) {
     s.update_state(job, |state| state.last_tick = Some(tick))
@@ -152,6 +177,10 @@ async fn fire(s: &Scheduler, job: &JobName, trigger: Trigger) {
 /// A follow-up (deferred deliveries) is work already owed, not a tick: it waits for a pause
 /// to end and yields to a run in progress, which does the same work.
 async fn fire_retry(s: &Scheduler, job: &JobName) {
+    if let Some(why) = s.standby() {
+        tracing::debug!(job = %job, reason = %why, "follow-up left to the leader");
+        return;
+    }
     if s.is_paused(job) {
         tracing::info!(job = %job, "follow-up run held: job is paused");
         return;

@@ -1,5 +1,5 @@
-//! Persistence: one trait, [`Store`], with an embedded backend (SQLite, the default) and later
-//! MongoDB.
+//! Persistence: one trait, [`Store`], with an embedded backend (SQLite, the default) and a
+//! MongoDB one (the original system's database, shareable by several daemons).
 //!
 //! The trait is shaped by what the pipeline needs to be correct, not by either database: every
 //! method is one atomic operation, so "insert the new notices of a fetch", "claim a delivery"
@@ -8,6 +8,7 @@
 
 pub mod contract;
 pub mod embedded;
+pub mod mongo;
 mod records;
 
 use std::collections::HashSet;
@@ -174,6 +175,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// Runs still marked running (the daemon died during them). Called once at start-up.
     async fn running_runs(&self) -> StoreResult<Vec<RunInfo>>;
+
+    // ---- leadership --------------------------------------------------------------------
+
+    /// Take or renew the lease `name` for `holder` (`host:pid`) until `now + ttl`, unless
+    /// another holder's lease has not expired. Only the holder runs scheduled jobs and polls
+    /// the bot. The default suits a store only one daemon can open (the embedded file, locked
+    /// by the pid file): it is always granted.
+    async fn acquire_lease(
+        &self,
+        _name: &str,
+        _holder: &str,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LeaseState> {
+        Ok(LeaseState::Held { until: now + ttl })
+    }
+
+    /// Give the lease up (a clean stop), so another daemon can take it at once.
+    async fn release_lease(&self, _name: &str, _holder: &str) -> StoreResult<()> {
+        Ok(())
+    }
 
     /// Append an operator action to the audit log and return its id (increasing). The
     /// record's own `id` is ignored.

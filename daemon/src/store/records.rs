@@ -226,6 +226,18 @@ pub struct JobState {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Who holds a leadership lease, as seen by the daemon that asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseState {
+    /// The asker holds it until then.
+    Held { until: DateTime<Utc> },
+    /// Someone else does (`host:pid`), until then if known.
+    HeldBy {
+        holder: String,
+        until: Option<DateTime<Utc>>,
+    },
+}
+
 /// One operator action on the control socket (the `AuditLog` collection): who asked, when,
 /// what, and how it ended. Written for every mutating call, refused ones included, so the log
 /// answers "who paused the update job" as well as "who tried to".

@@ -2,7 +2,8 @@
 //!
 //! Each check is a `pub async fn` taking `&dyn Store` that must be **fresh and empty**; it
 //! panics with a message naming the broken rule. The checks only use the trait, never a
-//! backend's internals, so the embedded and MongoDB backends run the very same suite:
+//! backend's internals, so the embedded and MongoDB backends run the very same suite (the
+//! MongoDB one from the `tests` crate, which can start a server):
 //! [`store_contract_tests!`](crate::store_contract_tests) expands to one `#[tokio::test]` per
 //! check for a backend's factory.
 //!
@@ -26,11 +27,20 @@ use super::{JobProfile, Notice, SubscriberProfile};
 
 /// Expands to one `#[tokio::test]` per contract check. `$fresh` names an `async fn()` that
 /// returns `(store, guard)`: a fresh, empty store of a concrete type implementing `Store`,
-/// and whatever must live as long as it (a temporary directory, a database handle to drop).
+/// and whatever must live as long as it (a temporary directory, a database server to stop).
+///
+/// With `skippable`, `$fresh` returns an `Option` of that pair, and `None` (a database server
+/// that cannot run here, which `$fresh` reports loudly) skips the check.
 #[macro_export]
 macro_rules! store_contract_tests {
     ($fresh:path) => {
-        $crate::store_contract_tests!(@each $fresh;
+        $crate::store_contract_tests!(@list required $fresh);
+    };
+    (skippable $fresh:path) => {
+        $crate::store_contract_tests!(@list skippable $fresh);
+    };
+    (@list $mode:ident $fresh:path) => {
+        $crate::store_contract_tests!(@each $mode $fresh;
             health_and_describe, unknown_ids_are_none,
             subscribers_upsert_and_reactivate, subscribers_list_ordered_and_filtered, subscribers_migrate_chat,
             save_fetch_is_idempotent, save_fetch_keeps_first_of_duplicates, notices_round_trip_every_field,
@@ -41,11 +51,22 @@ macro_rules! store_contract_tests {
             runs_newest_first, runs_save_and_running, runs_record_finished, runs_prune_by_count_and_age,
             job_state_upsert, audit_appends_and_lists_newest_first);
     };
-    (@each $fresh:path; $($check:ident),+ $(,)?) => {
+    (@each required $fresh:path; $($check:ident),+ $(,)?) => {
         $(
             #[tokio::test]
             async fn $check() {
                 let (store, _guard) = $fresh().await;
+                $crate::store::contract::$check(&store).await;
+            }
+        )+
+    };
+    (@each skippable $fresh:path; $($check:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                let Some((store, _guard)) = $fresh().await else {
+                    return;
+                };
                 $crate::store::contract::$check(&store).await;
             }
         )+

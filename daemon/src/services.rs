@@ -91,7 +91,13 @@ impl ServiceRegistry {
         self.states().get(name).cloned()
     }
 
-    /// The switch [`supervise`] watches for `name`, created on first use (wanted running).
+    /// The operator's on/off switch for `name`, created on first use (on). [`supervise`] uses
+    /// it for the services it runs; a service that manages its own life (the scheduler)
+    /// watches it itself and reports its state with [`Self::set_state`].
+    pub fn switch_for(&self, name: &str) -> watch::Receiver<bool> {
+        self.wanted(name)
+    }
+
     fn wanted(&self, name: &str) -> watch::Receiver<bool> {
         let mut map = self.inner.wanted.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(name.to_owned())

@@ -158,3 +158,56 @@ pub struct AuditEntry {
     /// `None` when it succeeded.
     pub error: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `supersetctl --json` prints these names; scripts depend on them.
+    #[test]
+    fn json_names_are_the_documented_ones() {
+        let at = DateTime::from_timestamp(0, 0).unwrap_or_default();
+        let d = DeliveryInfo {
+            notice_id: "n1".into(),
+            recipient: "user:1".into(),
+            state: DeliveryState::Blocked,
+            attempts: 1,
+            chunks_sent: 0,
+            message_ids: vec![],
+            last_error: None,
+            not_before: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let json = serde_json::to_value(&d).unwrap_or_default();
+        assert_eq!(json["state"], "blocked");
+        assert_eq!(json["recipient"], "user:1");
+        let a = AuditEntry {
+            id: 3,
+            at,
+            uid: 1000,
+            user: Some("ops".into()),
+            pid: Some(7),
+            client: "supersetctl".into(),
+            action: "pause_job".into(),
+            target: Some("update".into()),
+            error: None,
+        };
+        let json = serde_json::to_value(&a).unwrap_or_default();
+        for key in [
+            "id", "at", "uid", "user", "pid", "client", "action", "target", "error",
+        ] {
+            assert!(json.get(key).is_some(), "audit entry lacks {key}");
+        }
+        assert_eq!(
+            serde_json::to_value(ServiceName::Scheduler).unwrap_or_default(),
+            "scheduler"
+        );
+        assert_eq!(
+            serde_json::to_value(ServiceAction::Restart).unwrap_or_default(),
+            "restart"
+        );
+        assert_eq!("web".parse::<ServiceName>(), Ok(ServiceName::Web));
+        assert!("mail".parse::<ServiceName>().is_err());
+    }
+}

@@ -93,8 +93,8 @@ impl Pty {
         );
     }
 
-    fn keys(&mut self, keys: &[u8]) {
-        self.master.write_all(keys).unwrap();
+    fn keys(&self, keys: &[u8]) {
+        (&self.master).write_all(keys).unwrap();
     }
 }
 
@@ -188,4 +188,38 @@ fn the_console_pauses_runs_reconnects_and_restores_the_terminal_after_a_panic() 
         pty.before,
         "stty -g after the panic differs from before"
     );
+}
+
+#[test]
+fn a_frozen_console_does_not_slow_the_daemon_or_other_consoles() {
+    let mut d = Daemon::new(&Endpoints::default());
+    d.run_foreground();
+    let frozen = Pty::console(&d);
+    let live = Pty::console(&d);
+    frozen.wait_for(0, " · supersetd ");
+    live.wait_for(0, " · supersetd ");
+    let pid = nix::unistd::Pid::from_raw(frozen.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    // While it is frozen its polls go unread; everyone else is served as before.
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let t = Instant::now();
+        assert!(d.ctl(&["--timeout", "2", "status"]).status.success());
+        slowest = slowest.max(t.elapsed());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a status took {slowest:?}"
+    );
+    let status = d.ctl_json(&["status"]);
+    assert!(
+        status["connections"].as_u64().is_some_and(|n| n >= 3),
+        "{status}"
+    );
+    let mark = live.output().len();
+    assert!(d.ctl(&["pause", "update"]).status.success());
+    live.keys(b"2");
+    live.wait_for(mark, "paused");
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
 }

@@ -97,3 +97,33 @@ fn shutdown_over_the_socket_stops_the_daemon_cleanly() {
     assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", d.log());
     assert_eq!(d.ctl(&["status"]).status.code(), Some(3));
 }
+
+#[test]
+fn the_scheduler_stops_and_starts_alone_and_operator_runs_still_work() {
+    let mut d = Daemon::new(&Endpoints::default());
+    d.run_foreground();
+    let web_since = service(&d, "web")["since"].clone();
+    let stopped = d.ctl_json(&["service", "stop", "scheduler"]);
+    assert_eq!(stopped["state"], "stopped");
+    assert_eq!(service(&d, "web")["state"], "running");
+    assert_eq!(service(&d, "web")["since"], web_since, "web untouched");
+    // A run asked for by an operator still starts while the timers are held.
+    let out = d.ctl(&["run", "official", "--wait"]);
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs = d.ctl_json(&["runs", "official"]);
+    assert_eq!(runs[0]["trigger"], "operator");
+    let restarted = d.ctl_json(&["service", "restart", "scheduler"]);
+    assert_eq!(
+        (restarted["state"].as_str(), restarted["restarts"].as_u64()),
+        (Some("running"), Some(1))
+    );
+    assert_eq!(
+        d.ctl_json(&["service", "start", "scheduler"])["state"],
+        "running"
+    );
+    assert!(d.log().contains("scheduler hold changed"), "{}", d.log());
+}

@@ -86,7 +86,8 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
-    /// Start, stop or restart one service (the others keep running).
+    /// Start, stop or restart one service (the others keep running). A stopped scheduler fires
+    /// no scheduled ticks; on start the missed ones follow each job's misfire policy.
     Service {
         #[arg(value_enum)]
         action: ServiceActionArg,

@@ -20,6 +20,7 @@ pub enum Action {
     ShowRuns,
     ShowSubscribers,
     ShowDeliveries,
+    ShowAudit,
     /// Open the `/` filter prompt for the focused view.
     Filter,
     /// Open the `:` command line.
@@ -233,6 +234,13 @@ pub static GLOBAL: &[Binding] = &[
         A::ShowDeliveries,
         &[Key::ch('6')],
         "deliveries",
+        Group::General,
+        false,
+    ),
+    bind(
+        A::ShowAudit,
+        &[Key::ch('7')],
+        "audit",
         Group::General,
         false,
     ),

@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use supersetd_proto::{
-    DaemonStatus, DeliveryInfo, JobInfo, JobName, LogBatch, LogLevel, NoticeInfo, RunId, RunInfo,
-    ServerHello, ServiceAction, ServiceName, SubscriberInfo,
+    AuditEntry, DaemonStatus, DeliveryInfo, JobInfo, JobName, LogBatch, LogLevel, NoticeInfo,
+    RunId, RunInfo, ServerHello, ServiceAction, ServiceName, SubscriberInfo,
 };
 
 /// What the log tail reads: applied by the daemon, so a change restarts the tail.
@@ -61,6 +61,8 @@ pub enum ConnEvent {
     Subscribers(Vec<SubscriberInfo>),
     /// Recent notices, newest first.
     Notices(Vec<NoticeInfo>),
+    /// Operator actions, newest first.
+    Audit(Vec<AuditEntry>),
     /// The deliveries of one notice (asked for with [`Command::FetchDeliveries`]).
     Deliveries {
         notice_id: String,

@@ -153,7 +153,9 @@ impl Control for ControlServer {
             let err = self.denied();
             // Not a mutation, but who knocked is what an audit is for.
             let _ = self.client.set(bounded(&client.client_name, 64));
-            self.record("connect", None, Some(&err)).await;
+            if self.connections.audit_refusal(self.peer.uid) {
+                self.record("connect", None, Some(&err)).await;
+            }
             self.drop_conn.cancel();
             return Err(err);
         };

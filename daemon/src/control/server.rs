@@ -6,9 +6,10 @@
 //! connection. Requests run inside their connection's task (not spawned), so a connection
 //! that goes away takes its unfinished calls with it.
 
+use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::{Sink, SinkExt, StreamExt};
 use interprocess::local_socket::tokio::Stream;
@@ -56,6 +57,7 @@ pub async fn serve(listener: ControlListener, handles: Handles, cancel: Cancella
     } = listener;
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
+    let refusals: RefusalLog = Arc::default();
     let tracker = TaskTracker::new();
     let own_uid = nix::unistd::geteuid().as_raw();
     let mut backoff = Duration::from_millis(10);
@@ -88,6 +90,7 @@ pub async fn serve(listener: ControlListener, handles: Handles, cancel: Cancella
             Ok(permit) => {
                 let conns = Connections {
                     permits: permits.clone(),
+                    refusals: refusals.clone(),
                 };
                 let handles = handles.clone();
                 let cancel = cancel.clone();
@@ -116,6 +119,7 @@ pub async fn serve(listener: ControlListener, handles: Handles, cancel: Cancella
                 };
                 let conns = Connections {
                     permits: permits.clone(),
+                    refusals: refusals.clone(),
                 };
                 let server = connection_server(&handles, None, peer, conns, Some(busy()));
                 serve_connection(stream, server, BUSY_HELLO_TIMEOUT, cancel.clone(), permit)
@@ -147,9 +151,36 @@ async fn identify(uid: Option<u32>, gid: Option<u32>, pid: Option<u32>) -> Peer 
 #[derive(Clone)]
 pub(crate) struct Connections {
     permits: Arc<Semaphore>,
+    /// When each refused uid was last written to the audit log.
+    refusals: RefusalLog,
 }
 
+type RefusalLog = Arc<std::sync::Mutex<HashMap<Option<u32>, Instant>>>;
+
+/// A refused peer is audited at most once per this interval, so a stranger looping on
+/// `connect` cannot grow the audit log without bound.
+const REFUSAL_AUDIT_EVERY: Duration = Duration::from_secs(60);
+/// Distinct refused uids remembered; past it the memory is cleared (and each is audited again).
+const MAX_REFUSED_PEERS: usize = 1024;
+
 impl Connections {
+    /// Whether a refusal of `uid` should be audited now (and remember that it was).
+    pub(crate) fn audit_refusal(&self, uid: Option<u32>) -> bool {
+        let mut seen = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if seen
+            .get(&uid)
+            .is_some_and(|at| now.duration_since(*at) < REFUSAL_AUDIT_EVERY)
+        {
+            return false;
+        }
+        if seen.len() >= MAX_REFUSED_PEERS {
+            seen.clear();
+        }
+        seen.insert(uid, now);
+        true
+    }
+
     pub(crate) fn open(&self) -> u32 {
         let open = MAX_CONNECTIONS.saturating_sub(self.permits.available_permits());
         u32::try_from(open).unwrap_or(u32::MAX)
@@ -264,6 +295,36 @@ fn root_kind(error: &io::Error) -> io::ErrorKind {
 pub(crate) fn test_server(handles: &Handles, access: Option<Access>, peer: Peer) -> ControlServer {
     let conns = Connections {
         permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        refusals: Arc::default(),
     };
     connection_server(handles, access, peer, conns, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_peer_is_audited_once_a_minute() {
+        let conns = Connections {
+            permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            refusals: Arc::default(),
+        };
+        assert!(conns.audit_refusal(Some(1001)));
+        assert!(
+            !conns.audit_refusal(Some(1001)),
+            "a flood writes one record"
+        );
+        assert!(
+            conns.audit_refusal(Some(1002)),
+            "another uid is its own entry"
+        );
+        for uid in 0..MAX_REFUSED_PEERS as u32 {
+            conns.audit_refusal(Some(10_000 + uid));
+        }
+        assert!(
+            conns.audit_refusal(Some(1001)),
+            "the memory is bounded, then starts over"
+        );
+    }
 }

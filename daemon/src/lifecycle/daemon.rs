@@ -169,6 +169,7 @@ async fn serve(
         &shutdown,
     );
     spawn_bot(&tracker, &registry, &cfg, &parts, &shutdown);
+    spawn_scheduler_switch(&tracker, &registry, &parts.scheduler, &shutdown);
     if let Some(task) = parts.lease_task.take() {
         tracker.spawn(task);
     }
@@ -298,6 +299,41 @@ fn spawn_web(
             }
         },
     ));
+}
+
+/// `supersetctl service stop|start scheduler`: hold or release the scheduler's timers and show
+/// it in `status`. The scheduler is not a supervised task (its timers are), so its switch is
+/// watched here.
+fn spawn_scheduler_switch(
+    tracker: &TaskTracker,
+    registry: &ServiceRegistry,
+    scheduler: &Scheduler,
+    shutdown: &CancellationToken,
+) {
+    let (registry, scheduler, shutdown) = (registry.clone(), scheduler.clone(), shutdown.clone());
+    let mut wanted = registry.switch_for("scheduler");
+    tracker.spawn(async move {
+        loop {
+            let on = *wanted.borrow_and_update();
+            scheduler.hold(!on);
+            // Stopped is ours to show; running again is shown as leadership allows (a
+            // standby daemon's scheduler stays "disabled: standby").
+            let shown = registry.get("scheduler").map(|i| i.state);
+            if !on {
+                registry.set_state("scheduler", ServiceState::Stopped, None);
+            } else if matches!(shown, None | Some(ServiceState::Stopped)) {
+                let state = match scheduler.standby() {
+                    Some(why) => ServiceState::Disabled(why),
+                    None => ServiceState::Running,
+                };
+                registry.set_state("scheduler", state, None);
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                changed = wanted.changed() => if changed.is_err() { return },
+            }
+        }
+    });
 }
 
 fn spawn_bot(
@@ -438,7 +474,13 @@ async fn follow_role(
         let current = role.borrow_and_update().clone();
         match current {
             Role::Leader => {
-                registry.set_state("scheduler", ServiceState::Running, None);
+                // An operator's `service stop scheduler` outlasts a change of role.
+                let state = if scheduler.is_held() {
+                    ServiceState::Stopped
+                } else {
+                    ServiceState::Running
+                };
+                registry.set_state("scheduler", state, None);
                 if !led && leadership.is_shared() {
                     scheduler.close_interrupted().await;
                 }

@@ -62,6 +62,8 @@ pub enum LateCause {
     /// This daemon had just come to lead a shared store: the daemon that led before it
     /// stopped without handling these ticks (or the store could not be reached to tell).
     LeaderLost,
+    /// An operator had stopped the scheduler (`supersetctl service stop scheduler`).
+    SchedulerStopped,
 }
 
 impl LateCause {
@@ -72,6 +74,7 @@ impl LateCause {
             LateCause::LeaderLost => {
                 "missed: no daemon ran it (the leader stopped, or the store could not be reached)"
             }
+            LateCause::SchedulerStopped => "missed: the scheduler was stopped by an operator",
         }
     }
 }

@@ -98,6 +98,12 @@ struct Inner {
     state_lock: tokio::sync::Mutex<()>,
     /// Wakes the timers when a job is paused or resumed.
     changed: Notify,
+    /// True while an operator has the scheduler stopped: timers fire nothing (see
+    /// [`Scheduler::hold`]).
+    held: watch::Sender<bool>,
+    /// When the scheduler was last started again after a stop, to tell ticks missed while
+    /// stopped from ticks missed by waking late.
+    released_at: Mutex<Option<chrono::DateTime<Utc>>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     /// Set when several daemons share the store: only the leader starts runs.
@@ -148,6 +154,8 @@ impl Scheduler {
             state_lock: tokio::sync::Mutex::new(()),
             wakeups: std::sync::atomic::AtomicU64::new(0),
             changed: Notify::new(),
+            held: watch::channel(false).0,
+            released_at: Mutex::new(None),
             tracker: TaskTracker::new(),
             shutdown,
             leadership: std::sync::OnceLock::new(),
@@ -209,7 +217,7 @@ impl Scheduler {
     }
 
     /// Why this daemon must not start runs now: another one leads.
-    fn standby(&self) -> Option<String> {
+    pub(crate) fn standby(&self) -> Option<String> {
         self.inner
             .leadership
             .get()?
@@ -224,6 +232,34 @@ impl Scheduler {
         self.inner
             .wakeups
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stop (`true`) or start again (`false`) firing scheduled ticks, for `supersetctl service
+    /// stop scheduler`. Runs asked for by an operator, the bot or HTTP still start, and a run in
+    /// progress is not touched. Timers keep their cursors, so the ticks that fell due while
+    /// stopped go through each job's misfire policy on start, as after downtime.
+    pub fn hold(&self, held: bool) {
+        let was = self.inner.held.send_replace(held);
+        if was && !held {
+            *lock(&self.inner.released_at) = Some(self.inner.clock.now());
+        }
+        if was != held {
+            tracing::info!(held, "scheduler hold changed");
+        }
+        self.inner.changed.notify_waiters();
+    }
+
+    pub fn is_held(&self) -> bool {
+        *self.inner.held.borrow()
+    }
+
+    /// Wait while the scheduler is held; false on shutdown.
+    async fn wait_while_held(&self) -> bool {
+        let mut held = self.inner.held.subscribe();
+        tokio::select! {
+            _ = self.inner.shutdown.cancelled() => false,
+            released = held.wait_for(|h| !*h) => released.is_ok(),
+        }
     }
 
     /// Wait (at most `drain`) for timers and runs to finish after shutdown was requested.

@@ -25,6 +25,9 @@ pub(super) async fn run_timer(scheduler: Scheduler, job: JobName, started: DateT
     let mut cursor = initial_cursor(&scheduler, &job, started).await;
     let mut leading = scheduler.standby().is_none();
     loop {
+        if !scheduler.wait_while_held().await {
+            return;
+        }
         let tick = spec
             .expr
             .next_after(&cursor.with_timezone(&spec.tz))
@@ -33,6 +36,10 @@ pub(super) async fn run_timer(scheduler: Scheduler, job: JobName, started: DateT
         let target = [tick, follow_up].into_iter().flatten().min();
         if !wait_for(&scheduler, target).await {
             return;
+        }
+        if scheduler.is_held() {
+            // Held while this timer slept: the ticks stay due until the hold ends.
+            continue;
         }
         let now = scheduler.inner.clock.now();
         if follow_up.is_some_and(|at| at <= now) {
@@ -127,10 +134,15 @@ async fn handle_due(
     let Some(&newest) = ticks.last() else {
         return cursor;
     };
-    let cause = match (took_over, ticks[0] < started) {
-        (true, _) => LateCause::LeaderLost,
-        (false, true) => LateCause::DaemonDown,
-        (false, false) => LateCause::WokeLate,
+    let released = *lock(&s.inner.released_at);
+    let cause = if took_over {
+        LateCause::LeaderLost
+    } else if ticks[0] < started {
+        LateCause::DaemonDown
+    } else if released.is_some_and(|r| ticks[0] < r) {
+        LateCause::SchedulerStopped
+    } else {
+        LateCause::WokeLate
     };
     let due = Due {
         ticks,

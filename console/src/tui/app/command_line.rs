@@ -24,9 +24,10 @@ const VIEWS: &[(&str, &str)] = &[
     ("runs", "Runs"),
     ("subscribers", "Subscribers"),
     ("deliveries", "Deliveries"),
+    ("audit", "Audit"),
 ];
 
-pub const USAGE: &str = "commands: run|pause|resume|cancel JOB, follow [RUN_ID], service start|stop|restart bot|web|scheduler, overview|jobs|runs|logs|subscribers|deliveries, help, quit";
+pub const USAGE: &str = "commands: run|pause|resume|cancel JOB, follow [RUN_ID], service start|stop|restart bot|web|scheduler, overview|jobs|runs|logs|subscribers|deliveries|audit, help, quit";
 
 /// Parse one line (without the `:`). Errors are for the footer.
 pub fn parse(line: &str) -> Result<Parsed, String> {

@@ -26,6 +26,7 @@ use super::render::Renderer;
 use super::term::Signals;
 use super::theme::Theme;
 use super::views::View;
+use super::views::audit::AuditView;
 use super::views::deliveries::DeliveriesView;
 use super::views::runs::RunsView;
 use super::views::subscribers::SubscribersView;
@@ -124,6 +125,7 @@ impl App {
             Box::new(RunsView::new(theme, now)),
             Box::new(SubscribersView::new(theme, now)),
             Box::new(DeliveriesView::new(theme, now)),
+            Box::new(AuditView::new(theme, now)),
         ];
         let link = Link::Connecting {
             attempt: 1,
@@ -331,6 +333,7 @@ impl App {
             Action::ShowRuns => self.focus_title("Runs"),
             Action::ShowSubscribers => self.focus_title("Subscribers"),
             Action::ShowDeliveries => self.focus_title("Deliveries"),
+            Action::ShowAudit => self.focus_title("Audit"),
             Action::Filter | Action::CommandLine => {
                 let kind = if action == Action::Filter {
                     PromptKind::Filter

@@ -7,8 +7,8 @@ use std::time::Duration;
 use futures::future::Future;
 use supersetd_proto::connect::context_with_timeout;
 use supersetd_proto::{
-    CancelTarget, ControlClient, ControlError, LogBatch, LogQuery, NoticeQuery, RunQuery,
-    SubscriberQuery,
+    AuditQuery, CancelTarget, ControlClient, ControlError, LogBatch, LogQuery, NoticeQuery,
+    RunQuery, SubscriberQuery,
 };
 use tokio::sync::mpsc;
 
@@ -155,7 +155,7 @@ impl Session<'_> {
     async fn refresh_slow(&self) -> Result<(), End> {
         let ctx = || context_with_timeout(REQUEST_TIMEOUT);
         let c = &self.client;
-        let (runs, subs, notices) = tokio::join!(
+        let (runs, subs, notices, audit) = tokio::join!(
             c.list_runs(
                 ctx(),
                 RunQuery {
@@ -171,6 +171,7 @@ impl Session<'_> {
                     limit: LIST_LIMIT
                 }
             ),
+            c.list_audit(ctx(), AuditQuery { limit: LIST_LIMIT }),
         );
         let lost = |e: tarpc::client::RpcError| End::Lost(format!("polling failed: {e}"));
         self.report("runs", runs.map_err(lost)?, ConnEvent::Runs)
@@ -178,6 +179,8 @@ impl Session<'_> {
         self.report("subscribers", subs.map_err(lost)?, ConnEvent::Subscribers)
             .await?;
         self.report("notices", notices.map_err(lost)?, ConnEvent::Notices)
+            .await?;
+        self.report("audit", audit.map_err(lost)?, ConnEvent::Audit)
             .await
     }
 

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::Duration;
 use supersetd_proto::{
-    Access, DaemonStatus, DeliveryInfo, DeliveryState, JobInfo, JobName, LogBatch, LogEntry,
-    LogLevel, NoticeInfo, Outcome, RunId, RunInfo, ServerHello, ServiceInfo, ServiceState,
-    StepInfo, StoreStatus, SubscriberInfo, Trigger,
+    Access, AuditEntry, DaemonStatus, DeliveryInfo, DeliveryState, JobInfo, JobName, LogBatch,
+    LogEntry, LogLevel, NoticeInfo, Outcome, RunId, RunInfo, ServerHello, ServiceInfo,
+    ServiceState, StepInfo, StoreStatus, SubscriberInfo, Trigger,
 };
 
 use super::now;
@@ -245,5 +245,31 @@ pub fn everything() -> Vec<Msg> {
         subscribers(),
         notices(),
         deliveries("n2"),
+        audit(),
     ]
+}
+
+pub fn audit() -> Msg {
+    let entry = |id, user: &str, uid, action: &str, target: &str, error: Option<&str>| AuditEntry {
+        id,
+        at: now() - Duration::minutes(3),
+        uid,
+        user: Some(user.to_owned()),
+        pid: Some(4000 + uid),
+        client: "superset-console".into(),
+        action: action.into(),
+        target: Some(target.into()),
+        error: error.map(str::to_owned),
+    };
+    Msg::Conn(ConnEvent::Audit(vec![
+        entry(
+            2,
+            "विवेक",
+            1002,
+            "run_job",
+            "update",
+            Some("permission denied: uid 1002 (विवेक) may only read"),
+        ),
+        entry(1, "ops", 1000, "pause_job", "官方通知🎓", None),
+    ]))
 }

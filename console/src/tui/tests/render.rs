@@ -24,6 +24,7 @@ fn overview_shows_process_store_and_services() {
     assert_shows(&s, "connected · supersetd 0.1.0 · pid 4242 · up 3h 12m");
     assert_shows(&s, "pid 4242");
     assert_shows(&s, "rss 13.0 MiB");
+    assert_shows(&s, "clients 2");
     assert_shows(&s, "embedded  healthy");
     assert_shows(&s, "/var/lib/supersetd/store.db");
     assert_shows(&s, "backoff");
@@ -70,7 +71,7 @@ fn logs_view_shows_lines_and_dropped_count() {
 fn every_view_and_popup_draws_at_any_size_without_panicking() {
     let widths = [0, 1, 2, 5, 10, 20, 39, 40, 41, 60, 80, 120, 200];
     let heights = [0, 1, 2, 3, 5, 9, 10, 11, 15, 24, 60];
-    for view in ['1', '2', '3', '4', '5', '6'] {
+    for view in ['1', '2', '3', '4', '5', '6', '7'] {
         for popup in [None, Some('?'), Some('c'), Some('/'), Some(':')] {
             let mut app = connected_app();
             feed(&mut app, [key(view)]);
@@ -246,6 +247,25 @@ fn deliveries_view_shows_notices_and_the_selected_ones_ledger() {
     assert_shows(&s, "blocked");
     assert_shows(&s, "Forbidden: bot was blocked by the user 🙅");
     assert_shows(&screen(&app, 200, 60), "user:1001");
+    assert_shows(&screen(&app, 20, 5), "terminal too small");
+    assert_eq!(screen(&app, 1, 1), "t\n");
+}
+
+#[test]
+fn audit_view_shows_who_did_what_and_refusals() {
+    let mut app = connected_app();
+    feed(&mut app, [key('7')]);
+    let s = screen(&app, 100, 24);
+    assert_shows(&s, "ops (1000)");
+    assert_shows(&s, "pause_job");
+    assert_shows(&s, "官方通知🎓");
+    assert_shows(&s, "permission denied");
+    assert_shows(&s, "ok");
+    assert_shows(
+        &screen(&app, 200, 60),
+        "permission denied: uid 1002 (विवेक) may only read",
+    );
+    assert_shows(&screen(&app, 80, 24), "Operator actions");
     assert_shows(&screen(&app, 20, 5), "terminal too small");
     assert_eq!(screen(&app, 1, 1), "t\n");
 }

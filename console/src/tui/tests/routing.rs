@@ -103,6 +103,7 @@ fn help_lists_every_binding() {
         ('4', keymap::RUNS),
         ('5', keymap::LIST),
         ('6', keymap::LIST),
+        ('7', keymap::LIST),
     ] {
         let mut app = connected_app();
         feed(&mut app, [key(view), key('?')]);
@@ -167,7 +168,7 @@ fn views_switch_by_number_and_tab() {
     assert_eq!(app.focused_title(), "Overview");
     feed(&mut app, [code(KeyCode::Tab)]);
     assert_eq!(app.focused_title(), "Jobs");
-    for _ in 0..5 {
+    for _ in 0..6 {
         feed(&mut app, [code(KeyCode::Tab)]);
     }
     assert_eq!(app.focused_title(), "Overview");
@@ -178,6 +179,8 @@ fn views_switch_by_number_and_tab() {
             KeyModifiers::SHIFT,
         ))],
     );
+    assert_eq!(app.focused_title(), "Audit");
+    feed(&mut app, [key('6')]);
     assert_eq!(app.focused_title(), "Deliveries");
     feed(&mut app, [key('4')]);
     assert_eq!(app.focused_title(), "Runs");

@@ -2,6 +2,7 @@
 //! `update` (pure: a [`Msg`] in, maybe a [`Command`] out), `draw` (read-only) and `bindings`
 //! (its rows of the keymap). `App` routes to them and never reaches into their state.
 
+pub mod audit;
 pub mod deliveries;
 pub mod jobs;
 pub mod logs;

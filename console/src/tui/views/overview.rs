@@ -53,6 +53,8 @@ impl OverviewView {
                 Span::raw(format::duration_coarse(status.uptime_ms)),
                 Span::styled("  rss ", t.dim()),
                 Span::raw(format::bytes(status.rss_bytes)),
+                Span::styled("  clients ", t.dim()),
+                Span::raw(status.connections.to_string()),
             ]),
             Line::from(vec![
                 Span::styled("store ", t.title()),

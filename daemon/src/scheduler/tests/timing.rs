@@ -444,3 +444,49 @@ async fn a_run_that_skipped_every_step_is_recorded_as_skipped_with_the_reason() 
     );
     stop.cancel();
 }
+
+#[tokio::test]
+async fn a_held_scheduler_fires_nothing_and_handles_the_missed_ticks_on_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(&dir);
+    let clock = ManualClock::new(ist(10, 59, 0));
+    let shared: SharedClock = Arc::new(clock.clone());
+    let body = Timed::new(shared.clone(), chrono::Duration::seconds(1));
+    let (s, token) = start(&st, shared, body.clone(), hourly()).await;
+    s.hold(true);
+    assert!(s.is_held());
+    clock.set(ist(11, 0, 2));
+    clock.set(ist(12, 30, 0));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(body.runs(), 0, "no tick fires while held");
+    assert!(history(&st).await.is_empty());
+    // An operator's run still starts.
+    s.run_job(&update(), Trigger::Operator).await.unwrap();
+    settle(|| body.runs() == 1).await;
+    clock.set(ist(12, 30, 5));
+    settle_history(&st, |h| h.len() == 1 && h[0].outcome.is_finished()).await;
+
+    s.hold(false);
+    let h = settle_history(&st, |h| h.len() == 4).await;
+    settle(|| body.runs() == 2).await;
+    let missed: Vec<_> = h.iter().filter(|r| r.outcome == Outcome::Missed).collect();
+    assert_eq!(
+        missed.iter().map(|r| r.started_at).collect::<Vec<_>>(),
+        [ist(11, 0, 0), ist(12, 0, 0)]
+    );
+    assert!(missed.iter().all(|r| {
+        r.error
+            .as_deref()
+            .is_some_and(|e| e.contains("scheduler was stopped by an operator"))
+    }));
+    assert_eq!(
+        h[3].trigger,
+        Trigger::CatchUp,
+        "run-once: one run for the missed ticks"
+    );
+    clock.set(ist(12, 31, 0));
+    settle_history(&st, |h| h.iter().all(|r| r.outcome.is_finished())).await;
+    clock.set(ist(13, 0, 1));
+    settle(|| body.runs() == 3).await;
+    stop(s, token).await;
+}

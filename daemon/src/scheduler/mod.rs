@@ -376,7 +376,7 @@ impl Scheduler {
             trigger,
             started_at: at,
             ended_at: Some(at),
-            duration_ms: Some(0),
+            duration_ms: None,
             outcome: Outcome::Skipped,
             steps: vec![],
             error: Some(format!("skipped (overlap): {reason}")),
@@ -401,7 +401,8 @@ impl Scheduler {
             trigger,
             started_at: tick,
             ended_at: Some(tick),
-            duration_ms: Some(0),
+            // Nothing ran, so there is no duration to show.
+            duration_ms: None,
             outcome,
             steps: vec![],
             error: Some(reason.to_owned()),

@@ -105,6 +105,8 @@ impl Console {
         panic!("no {what} within 10 s; output so far: {:?}", self.output());
     }
 
+    /// Waits for the child to exit. Its last bytes may still sit in the pty, not yet read by
+    /// the reader thread: wait for what is expected from them with [`Self::wait_for_output`].
     fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -132,15 +134,7 @@ impl Console {
             "exit status {status}; output: {:?}",
             self.output()
         );
-        // The restore comes after the last frame: find it at the end of the output.
-        let out = self.output();
-        let tail = &out[out
-            .rfind(LEAVE_ALT_SCREEN)
-            .unwrap_or_else(|| panic!("never left the alternate screen: {out:?}"))..];
-        assert!(
-            tail.contains(SHOW_CURSOR),
-            "cursor not shown again: {tail:?}"
-        );
+        self.wait_for_output("the restore sequences", restored);
         assert_eq!(
             stty(&self.slave),
             self.stty_before,
@@ -169,6 +163,12 @@ fn stty(slave: &OwnedFd) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The restore comes after the last frame: the alternate screen left, then the cursor shown.
+fn restored(out: &str) -> bool {
+    out.rfind(LEAVE_ALT_SCREEN)
+        .is_some_and(|at| out[at..].contains(SHOW_CURSOR))
 }
 
 fn drew_header(out: &str) -> bool {
@@ -286,15 +286,9 @@ mod with_a_daemon {
             !status.success(),
             "the forced panic must fail the process: {status}"
         );
-        let out = console.output();
-        assert!(
-            out.contains("test panic requested"),
-            "panic message shown: {out:?}"
-        );
-        let tail = &out[out
-            .rfind(LEAVE_ALT_SCREEN)
-            .expect("left the alternate screen")..];
-        assert!(tail.contains(SHOW_CURSOR));
+        console.wait_for_output("the panic message after the restore", |out| {
+            restored(out) && out.contains("test panic requested")
+        });
         assert_eq!(
             stty(&console.slave),
             console.stty_before,

@@ -85,9 +85,13 @@ fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
     let line_no = text[..line_start].matches('\n').count() + 1;
     let column = text[line_start..start].chars().count() + 1;
     let line = text[line_start..line_end].trim_end_matches('\r');
-    let key = key_at(&text[..line_start], line)
-        .map(|k| format!(" ({k})"))
-        .unwrap_or_default();
+    let entry = entry_name(text, line_end).map(|name| format!("the entry named {name:?}"));
+    let key = match (key_at(&text[..line_start], line), entry) {
+        (Some(k), Some(entry)) => format!(" ({k} of {entry})"),
+        (Some(k), None) => format!(" ({k})"),
+        (None, Some(entry)) => format!(" ({entry})"),
+        (None, None) => String::new(),
+    };
     let shown = if line_is_showable(line) {
         format!("\n    {line_no} | {line}")
     } else {
@@ -126,6 +130,33 @@ fn key_at(before: &str, line: &str) -> Option<String> {
         Some(_) => None,
         None => Some(key.to_owned()),
     }
+}
+
+/// The `name` of the `[[array]]` entry holding the byte offset `at`: several
+/// `[[scheduler.jobs]]` look alike, and a line number alone makes the operator count headers.
+/// Only plain names are given back, so nothing else of the file is quoted.
+fn entry_name(text: &str, at: usize) -> Option<String> {
+    let is_header = |l: &str| l.trim_start().starts_with('[');
+    let before = &text[..at];
+    let header_start = before
+        .lines()
+        .rev()
+        .find(|l| is_header(l))
+        .filter(|l| l.trim_start().starts_with("[["))?;
+    let section_start = before.rfind(header_start)? + header_start.len();
+    let section = &text[section_start..];
+    section
+        .lines()
+        .skip(1)
+        .take_while(|l| !is_header(l))
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| k.trim() == "name")
+        .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+        .filter(|v| {
+            !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        })
 }
 
 fn line_is_showable(line: &str) -> bool {
@@ -183,6 +214,29 @@ mod tests {
             assert!(err.contains("line 2"), "{text}: {err}");
             assert!(err.contains("not shown"), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn an_error_in_one_of_several_jobs_names_the_job() {
+        let text = "[[scheduler.jobs]]\nname = \"update\"\nschedule = \"0 * * * *\"\n\
+                    [[scheduler.jobs]]\nname = \"official\"\ncolour = \"red\"\n\
+                    schedule = \"0 12 * * *\"\n";
+        let err = parse_error(text);
+        assert!(
+            err.contains("(scheduler.jobs.colour of the entry named \"official\")"),
+            "{err}"
+        );
+        let err = parse_error("[[scheduler.jobs]]\ncolour = \"red\"\nname = \"update\"\n");
+        assert!(err.contains("entry named \"update\""), "{err}");
+        let err = parse_error("[[scheduler.jobs]]\nname = \"official\"\n");
+        assert!(
+            err.contains("(the entry named \"official\"): missing field `schedule`"),
+            "{err}"
+        );
+        let err = parse_error(
+            "[[scheduler.jobs]]\nname = \"update\"\nschedule = \"0 * * * *\"\n[web]\nlisten = 8000\n",
+        );
+        assert!(!err.contains("entry named"), "not in an entry: {err}");
     }
 
     #[test]

@@ -652,8 +652,13 @@ fn cancel_reason(shutdown: &CancellationToken) -> &'static str {
 
 /// Runs still marked running belong to a previous process that died: close them honestly.
 async fn close_interrupted_runs(store: &SharedStore, clock: &SharedClock, skip: &HashSet<RunId>) {
-    let Ok(runs) = store.running_runs().await else {
-        return;
+    let runs = match store.running_runs().await {
+        Ok(runs) => runs,
+        Err(e) => {
+            // Not silently: these runs stay "running" in the history until a later start.
+            tracing::warn!(error = %e, "cannot look for runs a previous stop interrupted; they stay open");
+            return;
+        }
     };
     for mut run in runs.into_iter().filter(|r| !skip.contains(&r.id)) {
         let now = clock.now();

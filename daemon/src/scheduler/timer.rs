@@ -152,18 +152,51 @@ async fn handle_due(
         cause,
     };
     let plan = misfire::plan(&due, spec.misfire, spec.grace, spec.catch_up_limit);
-    save_cursor(s, &spec.name, newest).await;
+    let mut saved = decided_up_front(&plan, cursor, newest);
+    if saved > cursor {
+        save_cursor(s, &spec.name, saved).await;
+    }
     for r in &plan.records {
         s.record_not_run(&spec.name, Trigger::Schedule, r.tick, r.outcome, &r.reason)
             .await;
     }
-    for (i, (_, trigger)) in plan.runs.iter().enumerate() {
+    for (i, (tick, trigger)) in plan.runs.iter().enumerate() {
         if i > 0 {
             s.wait_idle(&spec.name).await;
+        }
+        if s.inner.shutdown.is_cancelled() {
+            // The rest stay due: the next start makes up for them.
+            break;
+        }
+        if *tick > saved {
+            // Just before its run: a crash during an earlier replay leaves this tick due,
+            // so the next start makes up for it instead of losing it.
+            save_cursor(s, &spec.name, *tick).await;
+            saved = *tick;
         }
         fire(s, &spec.name, *trigger).await;
     }
     newest
+}
+
+/// How far the cursor may move before anything is written: past every tick that is only
+/// recorded (so a crash while recording never records a tick twice), but not past a tick
+/// still to be run (so a crash during an earlier run never loses it).
+fn decided_up_front(
+    plan: &misfire::Plan,
+    cursor: DateTime<Utc>,
+    newest: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let Some(&(first_run, _)) = plan.runs.first() else {
+        return newest;
+    };
+    let recorded = plan
+        .records
+        .iter()
+        .map(|r| r.tick)
+        .filter(|t| *t <= first_run)
+        .max();
+    recorded.map_or(cursor, |t| t.max(cursor))
 }
 
 /// The stored cursor when daemons share the store (see [`handle_due`]), else `cursor`.

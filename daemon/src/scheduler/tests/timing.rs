@@ -490,3 +490,57 @@ async fn a_held_scheduler_fires_nothing_and_handles_the_missed_ticks_on_release(
     settle(|| body.runs() == 3).await;
     stop(s, token).await;
 }
+
+/// A stop in the middle of catch-up replays loses none of the ticks still to replay, and
+/// records none twice.
+#[tokio::test]
+async fn a_stop_during_catch_up_leaves_the_remaining_ticks_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(&dir);
+    let clock = ManualClock::new(ist(9, 59, 0));
+    let shared: SharedClock = Arc::new(clock.clone());
+    let body = Timed::new(shared.clone(), chrono::Duration::minutes(2));
+    let spec = JobSpec {
+        misfire: MisfirePolicy::CatchUp,
+        catch_up_limit: 3,
+        ..hourly()
+    };
+    let (s, token) = start(&st, shared.clone(), body.clone(), spec.clone()).await;
+    clock.set(ist(10, 0, 0));
+    settle(|| body.runs() == 1).await;
+    clock.set(ist(10, 5, 0));
+    settle_history(&st, |h| h.iter().all(|r| r.outcome.is_finished())).await;
+    stop(s, token).await;
+
+    // Down until 14:30: 11:00 is beyond the limit, 12, 13 and 14 are replayed. Stop during the
+    // first replay.
+    clock.set(ist(14, 30, 0));
+    let (s, token) = start(&st, shared.clone(), body.clone(), spec.clone()).await;
+    settle(|| body.runs() == 2).await;
+    stop(s, token).await;
+    let state = st.get_job_state("update").await.unwrap().unwrap();
+    assert_eq!(
+        state.last_tick,
+        Some(ist(12, 0, 0)),
+        "only the started replay is handled"
+    );
+
+    clock.set(ist(14, 40, 0));
+    let (s, token) = start(&st, shared, body.clone(), spec).await;
+    settle(|| body.runs() == 3).await;
+    clock.set(ist(14, 43, 0));
+    settle(|| body.runs() == 4).await;
+    clock.set(ist(14, 46, 0));
+    let h = settle_history(&st, |h| h.iter().all(|r| r.outcome.is_finished())).await;
+    let missed: Vec<_> = h.iter().filter(|r| r.outcome == Outcome::Missed).collect();
+    assert_eq!(
+        missed.len(),
+        1,
+        "11:00 recorded once, nothing twice: {h:#?}"
+    );
+    let replays = h.iter().filter(|r| r.trigger == Trigger::CatchUp).count();
+    assert_eq!(replays, 3, "12:00 (stopped), then 13:00 and 14:00: {h:#?}");
+    let state = st.get_job_state("update").await.unwrap().unwrap();
+    assert_eq!(state.last_tick, Some(ist(14, 0, 0)));
+    stop(s, token).await;
+}

@@ -135,6 +135,24 @@ async fn settle_history(st: &SharedStore, cond: impl Fn(&[RunInfo]) -> bool) -> 
     panic!("history never matched: {:#?}", history(st).await);
 }
 
+/// A "previous process": a scheduler that runs the 10:00 tick (started at 09:59 on `clock`),
+/// lets it finish and stops, leaving the cursor at 10:00.
+async fn run_the_ten_oclock_tick(
+    st: &SharedStore,
+    clock: &ManualClock,
+    body: &Arc<Timed>,
+    spec: JobSpec,
+) {
+    let shared: SharedClock = Arc::new(clock.clone());
+    let before = body.runs();
+    let (s, token) = start(st, shared, body.clone(), spec).await;
+    clock.set(ist(10, 0, 0));
+    settle(|| body.runs() == before + 1).await;
+    clock.set(ist(10, 5, 0));
+    settle_history(st, |h| h.iter().all(|r| r.outcome.is_finished())).await;
+    stop(s, token).await;
+}
+
 #[tokio::test]
 async fn a_tick_two_seconds_late_runs_as_scheduled() {
     let dir = tempfile::tempdir().unwrap();
@@ -163,12 +181,7 @@ async fn a_daemon_down_four_hours_runs_once_and_records_the_missed_ticks() {
     let clock = ManualClock::new(ist(9, 59, 0));
     let shared: SharedClock = Arc::new(clock.clone());
     let body = Timed::new(shared.clone(), chrono::Duration::seconds(10));
-    let (s, token) = start(&st, shared.clone(), body.clone(), hourly()).await;
-    clock.set(ist(10, 0, 0));
-    settle(|| body.runs() == 1).await;
-    clock.set(ist(10, 0, 30));
-    settle_history(&st, |h| h.iter().all(|r| r.outcome.is_finished())).await;
-    stop(s, token).await;
+    run_the_ten_oclock_tick(&st, &clock, &body, hourly()).await;
 
     // Down from 10:00:30 to 14:30: the 11, 12, 13 and 14 o'clock ticks were missed.
     clock.set(ist(14, 30, 0));
@@ -215,13 +228,7 @@ async fn catch_up_replays_missed_ticks_one_after_another_up_to_the_limit() {
         catch_up_limit: 2,
         ..hourly()
     };
-    // A previous process handled the 10:00 tick.
-    let (s, token) = start(&st, shared.clone(), body.clone(), spec.clone()).await;
-    clock.set(ist(10, 0, 0));
-    settle(|| body.runs() == 1).await;
-    clock.set(ist(10, 5, 0));
-    settle_history(&st, |h| h.iter().all(|r| r.outcome.is_finished())).await;
-    stop(s, token).await;
+    run_the_ten_oclock_tick(&st, &clock, &body, spec.clone()).await;
 
     clock.set(ist(14, 30, 0));
     let (s, token) = start(&st, shared, body.clone(), spec).await;
@@ -505,12 +512,7 @@ async fn a_stop_during_catch_up_leaves_the_remaining_ticks_due() {
         catch_up_limit: 3,
         ..hourly()
     };
-    let (s, token) = start(&st, shared.clone(), body.clone(), spec.clone()).await;
-    clock.set(ist(10, 0, 0));
-    settle(|| body.runs() == 1).await;
-    clock.set(ist(10, 5, 0));
-    settle_history(&st, |h| h.iter().all(|r| r.outcome.is_finished())).await;
-    stop(s, token).await;
+    run_the_ten_oclock_tick(&st, &clock, &body, spec.clone()).await;
 
     // Down until 14:30: 11:00 is beyond the limit, 12, 13 and 14 are replayed. Stop during the
     // first replay.

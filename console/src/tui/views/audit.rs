@@ -14,16 +14,12 @@ use crate::tui::msg::{Command, ConnEvent, Msg};
 use crate::tui::theme::Theme;
 use crate::tui::views::View;
 use crate::tui::widgets::format;
-use crate::tui::widgets::list::{ListCursor, matches};
+use crate::tui::widgets::list::{ListEvent, ListFrame, matches};
 
 pub struct AuditView {
     theme: Theme,
-    now: DateTime<Utc>,
     entries: Vec<AuditEntry>,
-    filter: String,
-    cursor: ListCursor,
-    page: usize,
-    error: Option<String>,
+    list: ListFrame,
 }
 
 /// `ops (1000)`, or the bare uid when the name is unknown.
@@ -38,12 +34,8 @@ impl AuditView {
     pub fn new(theme: Theme, now: DateTime<Utc>) -> AuditView {
         AuditView {
             theme,
-            now,
             entries: Vec::new(),
-            filter: String::new(),
-            cursor: ListCursor::default(),
-            page: 10,
-            error: None,
+            list: ListFrame::new(now, 6),
         }
     }
 
@@ -53,7 +45,10 @@ impl AuditView {
             .filter(|e| {
                 let (who, target) = (who(e), e.target.clone().unwrap_or_default());
                 let error = e.error.clone().unwrap_or_default();
-                matches(&self.filter, &[&who, &e.action, &target, &e.client, &error])
+                matches(
+                    &self.list.filter,
+                    &[&who, &e.action, &target, &e.client, &error],
+                )
             })
             .collect()
     }
@@ -65,7 +60,7 @@ impl AuditView {
             Some(err) => Span::styled(format::first_line(err).to_owned(), t.bad()),
         };
         Row::new(vec![
-            Cell::from(format::relative(e.at, self.now)),
+            Cell::from(format::relative(e.at, self.list.now)),
             Cell::from(who(e)),
             Cell::from(e.client.clone()),
             Cell::from(e.action.clone()),
@@ -81,27 +76,24 @@ impl View for AuditView {
     }
 
     fn update(&mut self, msg: &Msg) -> Option<Command> {
-        match msg {
-            Msg::Tick(now) => self.now = *now,
-            Msg::Resize(_, h) => self.page = usize::from(h.saturating_sub(6)),
-            Msg::Conn(ConnEvent::Audit(entries)) => {
-                self.entries = entries.clone();
-                self.error = None;
-                self.cursor.clamp(self.visible().len());
-            }
-            Msg::Conn(ConnEvent::RequestFailed {
-                what: "audit",
-                error,
-            }) => self.error = Some(error.clone()),
-            Msg::Filter(text) => {
-                self.filter = text.clone();
-                self.cursor = ListCursor::default();
-            }
-            Msg::Action(action) => {
+        match self.list.update(msg) {
+            ListEvent::Navigate(action) => {
                 let len = self.visible().len();
-                self.cursor.act(*action, len, self.page);
+                self.list.navigate(action, len);
             }
-            _ => {}
+            ListEvent::Other => match msg {
+                Msg::Conn(ConnEvent::Audit(rows)) => {
+                    self.entries = rows.clone();
+                    let len = self.visible().len();
+                    self.list.loaded(len);
+                }
+                Msg::Conn(ConnEvent::RequestFailed {
+                    what: "audit",
+                    error,
+                }) => self.list.error = Some(error.clone()),
+                _ => {}
+            },
+            ListEvent::Done => {}
         }
         None
     }
@@ -110,7 +102,12 @@ impl View for AuditView {
         let t = self.theme;
         let [head, body] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-        let line = filter_line("Operator actions", &self.filter, self.error.as_deref(), t);
+        let line = filter_line(
+            "Operator actions",
+            &self.list.filter,
+            self.list.error.as_deref(),
+            t,
+        );
         frame.render_widget(Paragraph::new(line), head);
         let rows = self.visible();
         if rows.is_empty() {
@@ -132,7 +129,7 @@ impl View for AuditView {
             .header(header)
             .column_spacing(1)
             .row_highlight_style(t.selected());
-        let mut state = TableState::default().with_selected(Some(self.cursor.selected));
+        let mut state = TableState::default().with_selected(Some(self.list.cursor.selected));
         frame.render_stateful_widget(table, body, &mut state);
     }
 

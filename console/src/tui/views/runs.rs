@@ -15,28 +15,20 @@ use crate::tui::msg::{Command, ConnEvent, Msg};
 use crate::tui::theme::Theme;
 use crate::tui::views::View;
 use crate::tui::widgets::format;
-use crate::tui::widgets::list::{ListCursor, matches};
+use crate::tui::widgets::list::{ListEvent, ListFrame, matches};
 
 pub struct RunsView {
     theme: Theme,
-    now: DateTime<Utc>,
     runs: Vec<RunInfo>,
-    filter: String,
-    cursor: ListCursor,
-    page: usize,
-    error: Option<String>,
+    list: ListFrame,
 }
 
 impl RunsView {
     pub fn new(theme: Theme, now: DateTime<Utc>) -> RunsView {
         RunsView {
             theme,
-            now,
             runs: Vec::new(),
-            filter: String::new(),
-            cursor: ListCursor::default(),
-            page: 10,
-            error: None,
+            list: ListFrame::new(now, 12),
         }
     }
 
@@ -50,7 +42,10 @@ impl RunsView {
                     r.trigger.to_string(),
                 );
                 let error = r.error.clone().unwrap_or_default();
-                matches(&self.filter, &[&id, &r.job.0, &outcome, &trigger, &error])
+                matches(
+                    &self.list.filter,
+                    &[&id, &r.job.0, &outcome, &trigger, &error],
+                )
             })
             .collect()
     }
@@ -73,7 +68,7 @@ impl RunsView {
             Cell::from(format!("#{}", r.id)),
             Cell::from(r.job.to_string()),
             Cell::from(r.trigger.to_string()),
-            Cell::from(format::relative(r.started_at, self.now)),
+            Cell::from(format::relative(r.started_at, self.list.now)),
             Cell::from(took),
             Cell::from(Span::styled(
                 r.outcome.to_string(),
@@ -122,31 +117,31 @@ impl View for RunsView {
     }
 
     fn update(&mut self, msg: &Msg) -> Option<Command> {
-        match msg {
-            Msg::Tick(now) => self.now = *now,
-            Msg::Resize(_, h) => self.page = usize::from(h.saturating_sub(12)),
-            Msg::Conn(ConnEvent::Runs(runs)) => {
-                self.runs = runs.clone();
-                self.error = None;
-                self.cursor.clamp(self.visible().len());
-            }
-            Msg::Conn(ConnEvent::RequestFailed {
-                what: "runs",
-                error,
-            }) => self.error = Some(error.clone()),
-            Msg::Filter(text) => {
-                self.filter = text.clone();
-                self.cursor = ListCursor::default();
-            }
-            Msg::Action(Action::FollowRun) => {
-                let run = self.visible().get(self.cursor.selected).map(|r| r.id)?;
+        match self.list.update(msg) {
+            ListEvent::Navigate(Action::FollowRun) => {
+                let run = self
+                    .visible()
+                    .get(self.list.cursor.selected)
+                    .map(|r| r.id)?;
                 return Some(Command::FollowRun(Some(run)));
             }
-            Msg::Action(action) => {
+            ListEvent::Navigate(action) => {
                 let len = self.visible().len();
-                self.cursor.act(*action, len, self.page);
+                self.list.navigate(action, len);
             }
-            _ => {}
+            ListEvent::Other => match msg {
+                Msg::Conn(ConnEvent::Runs(runs)) => {
+                    self.runs = runs.clone();
+                    let len = self.visible().len();
+                    self.list.loaded(len);
+                }
+                Msg::Conn(ConnEvent::RequestFailed {
+                    what: "runs",
+                    error,
+                }) => self.list.error = Some(error.clone()),
+                _ => {}
+            },
+            ListEvent::Done => {}
         }
         None
     }
@@ -156,7 +151,12 @@ impl View for RunsView {
         let [head, body] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
         frame.render_widget(
-            Paragraph::new(filter_line("Runs", &self.filter, self.error.as_deref(), t)),
+            Paragraph::new(filter_line(
+                "Runs",
+                &self.list.filter,
+                self.list.error.as_deref(),
+                t,
+            )),
             head,
         );
         let runs = self.visible();
@@ -184,9 +184,12 @@ impl View for RunsView {
             .header(header)
             .column_spacing(1)
             .row_highlight_style(t.selected());
-        let mut state = TableState::default().with_selected(Some(self.cursor.selected));
+        let mut state = TableState::default().with_selected(Some(self.list.cursor.selected));
         frame.render_stateful_widget(table, table_area, &mut state);
-        if let Some(run) = runs.get(self.cursor.selected).filter(|_| detail_height > 0) {
+        if let Some(run) = runs
+            .get(self.list.cursor.selected)
+            .filter(|_| detail_height > 0)
+        {
             let block = Block::default()
                 .borders(Borders::TOP)
                 .title(Span::styled(format!(" Run #{} steps ", run.id), t.title()));

@@ -14,16 +14,12 @@ use crate::tui::msg::{Command, ConnEvent, Msg};
 use crate::tui::theme::Theme;
 use crate::tui::views::View;
 use crate::tui::widgets::format;
-use crate::tui::widgets::list::{ListCursor, matches};
+use crate::tui::widgets::list::{ListEvent, ListFrame, matches};
 
 pub struct SubscribersView {
     theme: Theme,
-    now: DateTime<Utc>,
     subscribers: Vec<SubscriberInfo>,
-    filter: String,
-    cursor: ListCursor,
-    page: usize,
-    error: Option<String>,
+    list: ListFrame,
 }
 
 /// `First Last`, or `-`.
@@ -44,12 +40,8 @@ impl SubscribersView {
     pub fn new(theme: Theme, now: DateTime<Utc>) -> SubscribersView {
         SubscribersView {
             theme,
-            now,
             subscribers: Vec::new(),
-            filter: String::new(),
-            cursor: ListCursor::default(),
-            page: 10,
-            error: None,
+            list: ListFrame::new(now, 6),
         }
     }
 
@@ -59,7 +51,7 @@ impl SubscribersView {
             .filter(|s| {
                 let (id, name) = (s.user_id.to_string(), full_name(s));
                 let user = s.username.clone().unwrap_or_default();
-                matches(&self.filter, &[&id, &name, &user])
+                matches(&self.list.filter, &[&id, &name, &user])
             })
             .collect()
     }
@@ -80,7 +72,7 @@ impl SubscribersView {
                     .map_or_else(|| "-".to_owned(), |u| format!("@{u}")),
             ),
             Cell::from(active),
-            Cell::from(format::relative(s.created_at, self.now)),
+            Cell::from(format::relative(s.created_at, self.list.now)),
         ])
     }
 }
@@ -91,27 +83,24 @@ impl View for SubscribersView {
     }
 
     fn update(&mut self, msg: &Msg) -> Option<Command> {
-        match msg {
-            Msg::Tick(now) => self.now = *now,
-            Msg::Resize(_, h) => self.page = usize::from(h.saturating_sub(6)),
-            Msg::Conn(ConnEvent::Subscribers(subs)) => {
-                self.subscribers = subs.clone();
-                self.error = None;
-                self.cursor.clamp(self.visible().len());
-            }
-            Msg::Conn(ConnEvent::RequestFailed {
-                what: "subscribers",
-                error,
-            }) => self.error = Some(error.clone()),
-            Msg::Filter(text) => {
-                self.filter = text.clone();
-                self.cursor = ListCursor::default();
-            }
-            Msg::Action(action) => {
+        match self.list.update(msg) {
+            ListEvent::Navigate(action) => {
                 let len = self.visible().len();
-                self.cursor.act(*action, len, self.page);
+                self.list.navigate(action, len);
             }
-            _ => {}
+            ListEvent::Other => match msg {
+                Msg::Conn(ConnEvent::Subscribers(rows)) => {
+                    self.subscribers = rows.clone();
+                    let len = self.visible().len();
+                    self.list.loaded(len);
+                }
+                Msg::Conn(ConnEvent::RequestFailed {
+                    what: "subscribers",
+                    error,
+                }) => self.list.error = Some(error.clone()),
+                _ => {}
+            },
+            ListEvent::Done => {}
         }
         None
     }
@@ -126,7 +115,12 @@ impl View for SubscribersView {
             self.subscribers.len()
         );
         frame.render_widget(
-            Paragraph::new(filter_line(&title, &self.filter, self.error.as_deref(), t)),
+            Paragraph::new(filter_line(
+                &title,
+                &self.list.filter,
+                self.list.error.as_deref(),
+                t,
+            )),
             head,
         );
         let rows = self.visible();
@@ -149,7 +143,7 @@ impl View for SubscribersView {
             .header(header)
             .column_spacing(1)
             .row_highlight_style(t.selected());
-        let mut state = TableState::default().with_selected(Some(self.cursor.selected));
+        let mut state = TableState::default().with_selected(Some(self.list.cursor.selected));
         frame.render_stateful_widget(table, body, &mut state);
     }
 

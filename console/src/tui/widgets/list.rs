@@ -3,7 +3,10 @@
 //! Views keep their rows and a [`ListCursor`]; the cursor knows nothing of what the rows are,
 //! only how many match the filter, so the same navigation keys behave the same everywhere.
 
+use chrono::{DateTime, Utc};
+
 use crate::tui::keymap::Action;
+use crate::tui::msg::Msg;
 
 /// The selected row among `len` visible ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,6 +35,69 @@ impl ListCursor {
     /// Keep the cursor inside a list that shrank.
     pub fn clamp(&mut self, len: usize) {
         self.selected = self.selected.min(len.saturating_sub(1));
+    }
+}
+
+/// What every filtered list view keeps besides its rows (the time for "ago" columns, the
+/// filter, the selection, the page height, the last request error), and the messages that mean
+/// the same in all of them, handled once here.
+#[derive(Debug, Clone)]
+pub struct ListFrame {
+    pub now: DateTime<Utc>,
+    pub filter: String,
+    pub cursor: ListCursor,
+    pub page: usize,
+    pub error: Option<String>,
+    /// Terminal rows that are not list rows (tabs, header, status line, the view's own panes).
+    chrome_rows: u16,
+}
+
+/// What a list view still has to do with a message after [`ListFrame::update`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListEvent {
+    /// Fully handled (time, size or filter changed).
+    Done,
+    /// A navigation key: move the cursor over the view's visible rows.
+    Navigate(Action),
+    /// Not a list message: the view's own.
+    Other,
+}
+
+impl ListFrame {
+    pub fn new(now: DateTime<Utc>, chrome_rows: u16) -> ListFrame {
+        ListFrame {
+            now,
+            filter: String::new(),
+            cursor: ListCursor::default(),
+            page: 10,
+            error: None,
+            chrome_rows,
+        }
+    }
+
+    pub fn update(&mut self, msg: &Msg) -> ListEvent {
+        match msg {
+            Msg::Tick(now) => self.now = *now,
+            Msg::Resize(_, h) => self.page = usize::from(h.saturating_sub(self.chrome_rows)),
+            Msg::Filter(text) => {
+                self.filter = text.clone();
+                self.cursor = ListCursor::default();
+            }
+            Msg::Action(action) => return ListEvent::Navigate(*action),
+            _ => return ListEvent::Other,
+        }
+        ListEvent::Done
+    }
+
+    /// Move over `len` visible rows.
+    pub fn navigate(&mut self, action: Action, len: usize) {
+        self.cursor.act(action, len, self.page);
+    }
+
+    /// Fresh rows arrived: the error is over, and the selection stays inside `len` rows.
+    pub fn loaded(&mut self, len: usize) {
+        self.error = None;
+        self.cursor.clamp(len);
     }
 }
 
